@@ -1,0 +1,268 @@
+"""The on-disk FAQ index: build, persist with a manifest, load, search.
+
+An index directory holds ``manifest.json`` (:class:`IndexManifest`: model id,
+normaliser configuration, per-entry content hashes, fusion weights, tier
+thresholds), ``entries.jsonl``, ``units.json`` (which text unit belongs to which
+FAQ and field), ``vectors.faiss`` and ``tokens.json`` (BM25 input). Loading with
+another encoder or normaliser configuration raises :class:`IndexMismatchError`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from retrieval.bm25 import Bm25Index
+from retrieval.dense import DenseStore
+from retrieval.embedding_cache import EmbeddingCache
+from retrieval.encoders import Encoder
+from retrieval.faq import FaqEntry
+from retrieval.fusion import FusionWeights, TierThresholds, answer_tier, fuse, scale_bm25
+from retrieval.normalizer import Normalizer, NormalizerConfig
+
+FORMAT_VERSION = 1
+CHUNK_CHARS = 400
+CANDIDATES = 64
+
+
+class IndexMismatchError(RuntimeError):
+    """The index on disk was built with another model or normaliser configuration."""
+
+
+@dataclass
+class IndexManifest:
+    audience: str
+    model_id: str
+    dim: int
+    normalizer: dict
+    normalizer_fingerprint: str
+    entry_hashes: dict[str, str]
+    fusion: dict = field(default_factory=lambda: FusionWeights().to_dict())
+    tiers: dict = field(default_factory=lambda: TierThresholds().to_dict())
+    built_at: str = ""
+    build_seconds: float = 0.0
+    format_version: int = FORMAT_VERSION
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False, indent=2)
+
+    @classmethod
+    def from_json(cls, text: str) -> IndexManifest:
+        return cls(**json.loads(text))
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    faq_id: str
+    score: float
+    question: str
+    answer: str
+    url: str
+    department: str
+    category: str
+    signals: dict
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    query: str
+    tier: str
+    hits: list[SearchHit]
+    seconds: float
+
+
+def _chunks(text: str, size: int = CHUNK_CHARS) -> list[str]:
+    """Split long text at sentence ends into chunks of at most ``size`` characters."""
+    text = text.strip()
+    if len(text) <= size:
+        return [text] if text else []
+    pieces, current = [], ""
+    for sentence in text.replace("\r\n", "\n").replace("。", "。\n").split("\n"):
+        if current and len(current) + len(sentence) > size:
+            pieces.append(current)
+            current = ""
+        current += sentence
+        while len(current) > size:
+            pieces.append(current[:size])
+            current = current[size:]
+    if current.strip():
+        pieces.append(current)
+    return pieces
+
+
+def _units(entries: Sequence[FaqEntry]) -> tuple[list[int], list[str], list[str]]:
+    """Text units to embed: each question / alt question ("q") and answer chunk ("a")."""
+    owners, fields, texts = [], [], []
+    for i, entry in enumerate(entries):
+        for question in dict.fromkeys((entry.question, *entry.alt_questions)):
+            owners.append(i), fields.append("q"), texts.append(question)
+        for chunk in _chunks(entry.answer):
+            owners.append(i), fields.append("a"), texts.append(f"{entry.question}\n{chunk}")
+    return owners, fields, texts
+
+
+class FaqIndex:
+    """A loaded index: answers :meth:`search` with fused scores and a tier."""
+
+    def __init__(self, manifest, entries, owners, fields, dense, bm25, encoder, normalizer):
+        self.manifest: IndexManifest = manifest
+        self.entries: list[FaqEntry] = entries
+        self._owners = np.asarray(owners, dtype=np.int64)
+        self._is_question = np.asarray([f == "q" for f in fields])
+        self._dense: DenseStore = dense
+        self._bm25: Bm25Index = bm25
+        self._encoder = encoder
+        self._normalizer = normalizer
+        self.weights = FusionWeights(**manifest.fusion)
+        self.thresholds = TierThresholds(**manifest.tiers)
+        self._by_id = {e.faq_id: e for e in entries}
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def get(self, faq_id: str) -> FaqEntry | None:
+        return self._by_id.get(faq_id)
+
+    def search(self, query: str, k: int = 5) -> SearchResult:
+        started = time.perf_counter()
+        text = self._normalizer.text(query)
+        if not text or not self.entries:
+            return SearchResult(query, "unknown", [], time.perf_counter() - started)
+        qvec = self._encoder.encode_queries([text])[0]
+        bm25 = self._bm25.scores(self._normalizer.tokens(text))
+        unit_ids, _ = self._dense.search(qvec, min(CANDIDATES * 4, self._dense.size))
+        candidates = set(self._owners[unit_ids].tolist())
+        candidates |= set(np.argsort(-bm25)[:CANDIDATES].tolist()) if bm25.any() else set()
+        cand = np.fromiter(sorted(candidates), dtype=np.int64)
+        q, a = self._dense_signals(qvec, cand)
+        b = scale_bm25(bm25)[cand]
+        fused = fuse(q, a, b, self.weights)
+        order = np.argsort(-fused)[:k]
+        hits = []
+        for j in order:
+            entry = self.entries[int(cand[j])]
+            hits.append(SearchHit(
+                faq_id=entry.faq_id, score=float(fused[j]), question=entry.question,
+                answer=entry.answer, url=entry.url, department=entry.department,
+                category=entry.category1,
+                signals={"q": float(q[j]), "a": float(a[j]), "bm25": float(b[j])},
+            ))
+        tier = answer_tier([h.score for h in hits], self.thresholds)
+        return SearchResult(query, tier, hits, time.perf_counter() - started)
+
+    def _dense_signals(self, qvec: np.ndarray, cand: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Best question-unit and answer-unit cosine for each candidate FAQ."""
+        mask = np.isin(self._owners, cand)
+        unit_idx = np.nonzero(mask)[0]
+        sims = self._dense.vectors(unit_idx) @ qvec
+        pos = np.searchsorted(cand, self._owners[unit_idx])
+        q = np.full(len(cand), -1.0, np.float32)
+        a = np.full(len(cand), -1.0, np.float32)
+        isq = self._is_question[unit_idx]
+        np.maximum.at(q, pos[isq], sims[isq])
+        np.maximum.at(a, pos[~isq], sims[~isq])
+        a = np.where(a < -0.5, q, a)
+        return q, a
+
+
+def build_index(
+    entries: Sequence[FaqEntry],
+    out_dir: str | Path,
+    encoder: Encoder,
+    normalizer: Normalizer,
+    audience: str = "resident",
+    cache: EmbeddingCache | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    fusion: FusionWeights | None = None,
+    tiers: TierThresholds | None = None,
+) -> IndexManifest:
+    """Embed and index ``entries`` into ``out_dir`` (written atomically via a temp dir)."""
+    started = time.perf_counter()
+    out_dir = Path(out_dir)
+    tmp = out_dir.with_name(out_dir.name + ".tmp")
+    if tmp.exists():
+        _rmtree(tmp)
+    tmp.mkdir(parents=True)
+    owners, fields, texts = _units(entries)
+    cache = cache or EmbeddingCache(None)
+    done = 0
+
+    def _tick(n: int) -> None:
+        nonlocal done
+        done += n
+        if progress:
+            progress(done, len(texts))
+
+    vectors, _ = cache.encode(
+        encoder.model_id, encoder.dim, [normalizer.text(t) for t in texts],
+        encoder.encode_passages, progress=_tick,
+    )
+    if progress and done == 0:
+        progress(len(texts), len(texts))
+    DenseStore.build(vectors).save(tmp / "vectors.faiss")
+    tokens = [normalizer.tokens(" ".join((e.question, *e.alt_questions, e.answer))) for e in entries]
+    (tmp / "tokens.json").write_text(json.dumps(tokens, ensure_ascii=False), encoding="utf-8")
+    (tmp / "units.json").write_text(json.dumps({"owners": owners, "fields": fields}), encoding="utf-8")
+    with (tmp / "entries.jsonl").open("w", encoding="utf-8") as f:
+        for entry in entries:
+            f.write(json.dumps(entry.to_dict(), ensure_ascii=False) + "\n")
+    manifest = IndexManifest(
+        audience=audience, model_id=encoder.model_id, dim=encoder.dim,
+        normalizer=normalizer.config.to_dict(), normalizer_fingerprint=normalizer.config.fingerprint,
+        entry_hashes={e.faq_id: e.content_hash for e in entries},
+        fusion=(fusion or FusionWeights()).to_dict(), tiers=(tiers or TierThresholds()).to_dict(),
+        built_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        build_seconds=round(time.perf_counter() - started, 3),
+    )
+    (tmp / "manifest.json").write_text(manifest.to_json(), encoding="utf-8")
+    old = out_dir.with_name(out_dir.name + ".old")
+    if out_dir.exists():
+        if old.exists():
+            _rmtree(old)
+        out_dir.rename(old)
+    tmp.rename(out_dir)
+    if old.exists():
+        _rmtree(old)
+    return manifest
+
+
+def read_manifest(index_dir: str | Path) -> IndexManifest:
+    return IndexManifest.from_json((Path(index_dir) / "manifest.json").read_text(encoding="utf-8"))
+
+
+def load_index(index_dir: str | Path, encoder: Encoder, normalizer: Normalizer) -> FaqIndex:
+    """Load an index; refuse one built with another encoder or normaliser configuration."""
+    index_dir = Path(index_dir)
+    if not (index_dir / "manifest.json").exists():
+        raise FileNotFoundError(f"no index at {index_dir} (run: citybot index build)")
+    manifest = read_manifest(index_dir)
+    if manifest.format_version != FORMAT_VERSION:
+        raise IndexMismatchError(f"index format {manifest.format_version} != {FORMAT_VERSION}; rebuild it")
+    if manifest.model_id != encoder.model_id or manifest.dim != encoder.dim:
+        raise IndexMismatchError(
+            f"index built with model {manifest.model_id} ({manifest.dim}d), "
+            f"loaded with {encoder.model_id} ({encoder.dim}d); rebuild it"
+        )
+    stored = NormalizerConfig.from_dict(manifest.normalizer)
+    if stored.fingerprint != normalizer.config.fingerprint:
+        diff = {k: (v, normalizer.config.to_dict()[k]) for k, v in stored.to_dict().items()
+                if normalizer.config.to_dict()[k] != v}
+        raise IndexMismatchError(f"index built with another normaliser configuration {diff}; rebuild it")
+    entries = [FaqEntry.from_dict(json.loads(line)) for line in
+               (index_dir / "entries.jsonl").read_text(encoding="utf-8").splitlines() if line]
+    units = json.loads((index_dir / "units.json").read_text(encoding="utf-8"))
+    dense = DenseStore.load(index_dir / "vectors.faiss")
+    bm25 = Bm25Index(json.loads((index_dir / "tokens.json").read_text(encoding="utf-8")))
+    return FaqIndex(manifest, entries, units["owners"], units["fields"], dense, bm25, encoder, normalizer)
+
+
+def _rmtree(path: Path) -> None:
+    import shutil
+
+    shutil.rmtree(path)

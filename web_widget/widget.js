@@ -1,0 +1,360 @@
+/*!
+ * citybot chat widget (web_widget/widget.js + widget.css). Plain JS, no dependencies.
+ *
+ * Owns: the floating chat UI that any page embeds with ONE tag:
+ *   <script src="/widget/widget.js" data-endpoint="/api" defer></script>
+ *   optional: data-title="…", data-mode="resident" (default) | "staff".
+ * Everything renders inside a shadow root on <citybot-widget>; widget.css is loaded from
+ * beside this script. The visible history lives in sessionStorage (per tab, per endpoint+mode).
+ *
+ * API contract (all requests: credentials "same-origin", Content-Type: application/json):
+ *   POST {endpoint}/chat   body {"message": "<text>"} or {"choice": "<choice id>"}
+ *     200 -> {"messages": [{"text": "…",
+ *                           "link": {"url": "…", "title": "…"},            (optional)
+ *                           "buttons": [{"title": "…", "choice": "c1"}]}]} (optional)
+ *     4xx with {"error": "…"} -> that text is shown; any other failure -> generic error + 再送信.
+ *   POST {endpoint}/reset  on 「最初から」 (failures ignored).
+ * Security: server text is only ever set via textContent; links only for http:, https: or
+ * root-relative ("/…") URLs, opened with target=_blank rel="noopener noreferrer".
+ */
+(function () {
+  'use strict';
+  if (window.__citybotWidget) return;
+  window.__citybotWidget = true;
+
+  var T = {
+    title: '習志野市 AIチャットボット（サンプル）',
+    staff: '職員向けモード',
+    launcher: 'チャットで質問する',
+    close: '閉じる',
+    reset: '最初から',
+    label: '質問を入力',
+    placeholder: '例：粗大ごみの出し方',
+    send: '送信',
+    welcome: 'こんにちは。習志野市のAIチャットボットです（サンプル）。ごみ、手続き、施設などについて、文章で質問してください。',
+    typing: '入力中…',
+    error: '通信に失敗しました。時間をおいてもう一度お試しください。',
+    retry: '再送信',
+    more: '詳しくはこちら',
+    bot: 'チャットボット：',
+    you: 'あなた：',
+    log: '会話の履歴',
+    note: '※個人情報（氏名・住所・電話番号など）は入力しないでください。'
+  };
+  var MAX_LEN = 500, MAX_KEEP = 100, TIMEOUT_MS = 30000;
+
+  var script = document.currentScript ||
+    document.querySelector('script[src$="widget.js"],script[src*="widget.js?"]');
+  var attr = function (n) { return script ? script.getAttribute(n) : null; };
+  var endpoint = (attr('data-endpoint') || '/api').replace(/\/+$/, '');
+  var title = attr('data-title') || T.title;
+  var mode = attr('data-mode') === 'staff' ? 'staff' : 'resident';
+  var cssHref;
+  try { cssHref = new URL('widget.css', script && script.src || location.href).href; } catch (e) { cssHref = 'widget.css'; }
+
+  var KEY = 'citybot:v1:' + endpoint + ':' + mode;
+  var state = load();
+  var busy = false, composing = false, gen = 0;
+
+  function load() {
+    try {
+      var s = JSON.parse(sessionStorage.getItem(KEY));
+      if (s && Array.isArray(s.msgs)) return { open: !!s.open, msgs: s.msgs };
+    } catch (e) { /* storage unavailable or corrupt */ }
+    return { open: false, msgs: [] };
+  }
+  function save() {
+    if (state.msgs.length > MAX_KEEP) state.msgs = state.msgs.slice(-MAX_KEEP);
+    try { sessionStorage.setItem(KEY, JSON.stringify(state)); } catch (e) { /* ignore */ }
+  }
+
+  // Tiny element builder. Text only ever goes through textContent.
+  function h(tag, props, kids) {
+    var el = document.createElement(tag);
+    for (var k in props || {}) {
+      var v = props[k];
+      if (v == null || v === false) continue;
+      if (k === 'text') el.textContent = v;
+      else if (k === 'class') el.className = v;
+      else if (k.slice(0, 2) === 'on') el.addEventListener(k.slice(2), v);
+      else el.setAttribute(k, v === true ? '' : v);
+    }
+    (kids || []).forEach(function (c) { if (c) el.appendChild(c); });
+    return el;
+  }
+  function icon() {
+    var ns = 'http://www.w3.org/2000/svg';
+    var svg = document.createElementNS(ns, 'svg');
+    svg.setAttribute('viewBox', '0 0 24 24');
+    svg.setAttribute('aria-hidden', 'true');
+    svg.setAttribute('focusable', 'false');
+    var p = document.createElementNS(ns, 'path');
+    p.setAttribute('d', 'M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2zm3 6.5a1.5 1.5 0 1 0 0 .01zm5 0a1.5 1.5 0 1 0 0 .01zm5 0a1.5 1.5 0 1 0 0 .01z');
+    p.setAttribute('fill', 'currentColor');
+    svg.appendChild(p);
+    return svg;
+  }
+
+  // Only http(s) absolute URLs or root-relative paths become links.
+  function safeLink(l) {
+    if (!l || typeof l !== 'object' || typeof l.url !== 'string') return null;
+    var u = l.url.trim(), href = null;
+    if (u.charAt(0) === '/') href = u;
+    else {
+      try {
+        var p = new URL(u);
+        if (p.protocol === 'http:' || p.protocol === 'https:') href = p.href;
+      } catch (e) { /* not an absolute URL */ }
+    }
+    if (!href) return null;
+    var t = typeof l.title === 'string' && l.title.trim() ? l.title : T.more;
+    return { url: href, title: t };
+  }
+  function cleanButtons(b) {
+    return (Array.isArray(b) ? b : []).filter(function (x) {
+      return x && typeof x.title === 'string' && x.title.trim() &&
+        (typeof x.choice === 'string' || typeof x.choice === 'number');
+    }).map(function (x) { return { title: x.title, choice: String(x.choice) }; });
+  }
+  function cleanMsg(x) {
+    if (!x || typeof x !== 'object') return null;
+    var m = { from: 'bot', text: typeof x.text === 'string' ? x.text : '' };
+    var l = safeLink(x.link), b = cleanButtons(x.buttons);
+    if (l) m.link = l;
+    if (b.length) m.buttons = b;
+    return m.text || l || b.length ? m : null;
+  }
+
+  // ---- DOM -------------------------------------------------------------------------
+  var host = h('citybot-widget');
+  var root = host.attachShadow ? host.attachShadow({ mode: 'open' }) : host;
+  var wrap = h('div', { class: 'cb cb-' + mode });
+  wrap.style.display = 'none'; // widget.css shows it (!important) once loaded: no unstyled flash
+
+  var launcher = h('button', {
+    type: 'button', class: 'cb-launcher', 'aria-controls': 'cb-panel', 'aria-expanded': 'false',
+    onclick: function () { openPanel(true); }
+  }, [icon(), h('span', { text: T.launcher })]);
+
+  var resetBtn = h('button', { type: 'button', class: 'cb-hbtn', text: T.reset, onclick: resetChat });
+  var closeBtn = h('button', { type: 'button', class: 'cb-hbtn', text: T.close, onclick: closePanel });
+  var log = h('div', {
+    class: 'cb-log', role: 'log', 'aria-live': 'polite', 'aria-label': T.log, tabindex: '0'
+  });
+  var input = h('textarea', {
+    id: 'cb-input', class: 'cb-input', rows: '1', maxlength: String(MAX_LEN),
+    placeholder: T.placeholder, autocomplete: 'off', enterkeyhint: 'send'
+  });
+  var sendBtn = h('button', { type: 'submit', class: 'cb-send', text: T.send });
+  var form = h('form', {
+    class: 'cb-form', novalidate: true,
+    onsubmit: function (e) { e.preventDefault(); sendText(); input.focus(); }
+  }, [
+    h('label', { for: 'cb-input', class: 'cb-label', text: T.label }),
+    h('div', { class: 'cb-row' }, [input, sendBtn]),
+    h('p', { class: 'cb-note', text: T.note })
+  ]);
+  var panel = h('section', {
+    id: 'cb-panel', class: 'cb-panel', role: 'dialog', 'aria-labelledby': 'cb-title', hidden: true
+  }, [
+    h('div', { class: 'cb-head' }, [
+      h('div', { class: 'cb-titles' }, [
+        mode === 'staff' ? h('p', { class: 'cb-badge', text: T.staff }) : null,
+        h('h2', { id: 'cb-title', class: 'cb-title', text: title })
+      ]),
+      h('div', { class: 'cb-actions' }, [resetBtn, closeBtn])
+    ]),
+    log,
+    form
+  ]);
+
+  wrap.appendChild(launcher);
+  wrap.appendChild(panel);
+  root.appendChild(h('link', { rel: 'stylesheet', href: cssHref }));
+  root.appendChild(wrap);
+
+  // ---- input handling (Japanese IME safe) --------------------------------------------
+  input.addEventListener('compositionstart', function () { composing = true; });
+  input.addEventListener('compositionend', function () { composing = false; });
+  input.addEventListener('blur', function () { composing = false; });
+  input.addEventListener('input', autosize);
+  input.addEventListener('keydown', function (e) {
+    if (e.key !== 'Enter' && e.keyCode !== 13) return;
+    if (composing || e.isComposing || e.keyCode === 229) return; // IME confirming a conversion
+    if (e.shiftKey) return;                                      // newline
+    e.preventDefault();
+    sendText();
+  });
+  panel.addEventListener('keydown', function (e) {
+    if ((e.key === 'Escape' || e.key === 'Esc') && !composing && !e.isComposing) {
+      e.preventDefault();
+      closePanel();
+    }
+  });
+  function autosize() {
+    input.style.height = 'auto';
+    input.style.height = Math.min(input.scrollHeight + 2, 140) + 'px';
+  }
+
+  // ---- rendering ---------------------------------------------------------------------
+  function renderMsg(m) {
+    var bot = m.from !== 'user';
+    var el = h('div', { class: 'cb-msg ' + (bot ? 'cb-bot' : 'cb-user') }, [
+      h('span', { class: 'cb-sr', text: bot ? T.bot : T.you })
+    ]);
+    if (m.text) el.appendChild(h('p', { class: 'cb-text', text: m.text }));
+    var l = bot && safeLink(m.link);
+    if (l) {
+      el.appendChild(h('a', {
+        class: 'cb-link', href: l.url, target: '_blank', rel: 'noopener noreferrer', text: l.title
+      }));
+    }
+    var btns = bot ? cleanButtons(m.buttons) : [];
+    if (btns.length) {
+      var group = h('div', { class: 'cb-choices', role: 'group' });
+      btns.forEach(function (b, i) {
+        group.appendChild(h('button', {
+          type: 'button', class: 'cb-choice' + (m.chosen === i ? ' cb-chosen' : ''),
+          disabled: !!m.used, text: b.title,
+          onclick: function () { choose(m, b, i, group); }
+        }));
+      });
+      el.appendChild(group);
+    }
+    return el;
+  }
+  function scrollDown() { log.scrollTop = log.scrollHeight; }
+  function addMsg(m) {
+    state.msgs.push(m);
+    save();
+    log.appendChild(renderMsg(m));
+    scrollDown();
+  }
+  function showTyping() {
+    var el = h('div', { class: 'cb-msg cb-bot cb-typing', role: 'img', 'aria-label': T.typing }, [
+      h('span', { class: 'cb-dots', 'aria-hidden': 'true' }, [h('i'), h('i'), h('i')]),
+      h('span', { class: 'cb-typing-text', 'aria-hidden': 'true', text: T.typing })
+    ]);
+    log.appendChild(el);
+    scrollDown();
+    return el;
+  }
+  function showError(body, text) {
+    var el = h('div', { class: 'cb-msg cb-bot cb-error' }, [
+      h('span', { class: 'cb-sr', text: T.bot }),
+      h('p', { class: 'cb-text', text: text || T.error })
+    ]);
+    el.appendChild(h('button', {
+      type: 'button', class: 'cb-retry', text: T.retry,
+      onclick: function () {
+        if (busy) return;
+        el.parentNode && el.parentNode.removeChild(el);
+        input.focus();
+        request(body);
+      }
+    }));
+    log.appendChild(el);
+    scrollDown();
+  }
+
+  // ---- networking --------------------------------------------------------------------
+  function post(path, body, signal) {
+    return fetch(endpoint + path, {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+      signal: signal
+    });
+  }
+  function setBusy(b) {
+    busy = b;
+    if (b) log.setAttribute('aria-busy', 'true'); else log.removeAttribute('aria-busy');
+  }
+  function request(body) {
+    var my = gen;
+    setBusy(true);
+    var typing = showTyping();
+    var ctrl = window.AbortController ? new AbortController() : null;
+    var timer = ctrl && setTimeout(function () { ctrl.abort(); }, TIMEOUT_MS);
+    function done() {
+      clearTimeout(timer);
+      if (typing.parentNode) typing.parentNode.removeChild(typing);
+      if (my !== gen) return false; // reset happened meanwhile: drop the answer
+      setBusy(false);
+      return true;
+    }
+    post('/chat', body, ctrl ? ctrl.signal : undefined).then(function (res) {
+      return res.json().then(function (d) { return [res, d]; }, function () { return [res, null]; });
+    }).then(function (r) {
+      var res = r[0], d = r[1];
+      if (!done()) return;
+      if (res.status === 200 && d && Array.isArray(d.messages)) {
+        d.messages.forEach(function (x) { var m = cleanMsg(x); if (m) addMsg(m); });
+      } else {
+        var err = res.status >= 400 && res.status < 500 && d && typeof d.error === 'string' &&
+          d.error.trim() ? d.error.slice(0, 500) : null;
+        showError(body, err);
+      }
+    }, function () {
+      if (done()) showError(body, null);
+    });
+  }
+  function sendText() {
+    var text = input.value;
+    if (busy || !text.trim()) return;
+    text = text.slice(0, MAX_LEN);
+    input.value = '';
+    autosize();
+    addMsg({ from: 'user', text: text });
+    request({ message: text });
+  }
+  function choose(m, b, i, group) {
+    if (busy || m.used) return;
+    m.used = true;
+    m.chosen = i;
+    Array.prototype.forEach.call(group.children, function (btn, j) {
+      btn.disabled = true;
+      if (j === i) btn.classList.add('cb-chosen');
+    });
+    input.focus();
+    addMsg({ from: 'user', text: b.title });
+    request({ choice: b.choice });
+  }
+
+  // ---- open / close / reset -------------------------------------------------------------
+  function openPanel(focus) {
+    state.open = true;
+    panel.hidden = false;
+    launcher.hidden = true;
+    launcher.setAttribute('aria-expanded', 'true');
+    if (!state.msgs.length) addMsg({ from: 'bot', text: T.welcome });
+    save();
+    scrollDown();
+    if (focus) input.focus();
+  }
+  function closePanel() {
+    state.open = false;
+    save();
+    panel.hidden = true;
+    launcher.hidden = false;
+    launcher.setAttribute('aria-expanded', 'false');
+    launcher.focus();
+  }
+  function resetChat() {
+    gen++;
+    setBusy(false);
+    state.msgs = [];
+    log.textContent = '';
+    post('/reset', {}).catch(function () { /* ignored */ });
+    addMsg({ from: 'bot', text: T.welcome });
+    input.focus();
+  }
+
+  // Restore history before the host is attached, so the live region does not re-announce it.
+  state.msgs.forEach(function (m) { if (m && typeof m === 'object') log.appendChild(renderMsg(m)); });
+  if (state.open) openPanel(false);
+
+  function mount() { document.body.appendChild(host); scrollDown(); }
+  if (document.body) mount(); else document.addEventListener('DOMContentLoaded', mount);
+})();
