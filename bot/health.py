@@ -28,3 +28,9 @@ def healthz():
     }
     healthy = all(components.values())
     return jsonify(status="ok" if healthy else "degraded", components=components), (200 if healthy else 503)
+
+
+@bp.get("/livez")
+def livez():
+    """Liveness of the gateway process alone."""
+    return jsonify(status="ok")

@@ -30,7 +30,7 @@ class TierThresholds:
 
     answer: float = 0.80
     margin: float = 0.03
-    suggest: float = 0.66
+    suggest: float = 0.72
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -135,13 +135,14 @@ class FaqIndex:
         if not text or not self.entries:
             return SearchResult(query, "unknown", [], time.perf_counter() - started)
         qvec = self._encoder.encode_queries([text])[0]
-        bm25 = self._bm25.scores(self._normalizer.tokens(text))
+        tokens = self._normalizer.tokens(text)
+        bm25 = self._bm25.scores(tokens)
         unit_ids, _ = self._dense.search(qvec, min(CANDIDATES * 4, self._dense.size))
         candidates = set(self._owners[unit_ids].tolist())
         candidates |= set(np.argsort(-bm25)[:CANDIDATES].tolist()) if bm25.any() else set()
         cand = np.fromiter(sorted(candidates), dtype=np.int64)
         q, a = self._dense_signals(qvec, cand)
-        b = scale_bm25(bm25)[cand]
+        b = scale_bm25(bm25)[cand] * self._bm25.coverage(tokens)
         fused = fuse(q, a, b, self.weights)
         order = np.argsort(-fused)[:k]
         hits = []

@@ -1,0 +1,87 @@
+# citybot — one Makefile for newcomers, maintainers and CI.
+#   make run    set up both venvs, build indexes, train if needed, start everything
+#   make test   set up what is missing, lint, run every test tier
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PY310 ?= $(shell command -v python3.10 2>/dev/null || echo "$$(pyenv root 2>/dev/null || echo $$HOME/.pyenv)/versions/3.10.13/bin/python3.10")
+PY311 ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+VENV := .venv
+RASA_VENV := .venv-rasa
+export RASA_TELEMETRY_ENABLED := false
+export OMP_NUM_THREADS ?= 1
+
+.PHONY: help setup run test test-unit test-integration test-e2e lint validate index train screenshots browser clean lock
+
+help:
+	@echo "make run    — set up and start the bot on the sample data (http://127.0.0.1:8000/)"
+	@echo "make test   — set up and run lint + unit + integration + e2e tests"
+	@echo "make index | train | validate | lint | test-unit | test-integration | test-e2e | screenshots | clean"
+
+$(RASA_VENV)/.installed: requirements/rasa.lock
+	@test -x "$(PY310)" || { echo "Python 3.10 not found at $(PY310) (set PY310=...)"; exit 1; }
+	rm -rf $(RASA_VENV)
+	$(PY310) -m venv $(RASA_VENV)
+	$(RASA_VENV)/bin/pip install -q pip==24.2
+	$(RASA_VENV)/bin/pip install -q --no-deps -r requirements/rasa.lock
+	touch $@
+
+$(VENV)/.installed: requirements/app.lock
+	rm -rf $(VENV)
+	$(PY311) -m venv $(VENV)
+	$(VENV)/bin/pip install -q pip==26.3
+	$(VENV)/bin/pip install -q --no-deps -r requirements/app.lock
+	$(VENV)/bin/pip install -q --no-deps --no-build-isolation -e .
+	touch $@
+
+setup: $(RASA_VENV)/.installed $(VENV)/.installed
+
+# Debian's Chromium for the browser tests (never `playwright install`).
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver fonts-noto-cjk; \
+	  else echo "install Debian chromium: sudo apt-get install chromium chromium-driver fonts-noto-cjk"; exit 1; fi; fi
+
+index: setup
+	$(VENV)/bin/citybot index build
+
+train: setup
+	$(VENV)/bin/citybot nlu train
+
+run: setup
+	$(VENV)/bin/citybot run
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check retrieval actions bot tests bench
+	$(VENV)/bin/lint-imports
+
+validate: setup
+	$(VENV)/bin/citybot nlu generate
+	PYTHONPATH=$(CURDIR) $(RASA_VENV)/bin/rasa data validate --data data/nlu data/rules data/stories --fail-on-warnings
+
+test-unit: $(VENV)/.installed
+	$(VENV)/bin/python -m pytest tests/unit -q
+
+test-integration: setup
+	$(VENV)/bin/python -m pytest tests/integration -q
+
+test-e2e: setup browser
+	$(VENV)/bin/python -m pytest tests/e2e -q
+
+test: setup browser lint
+	$(VENV)/bin/python -m pytest tests -q
+
+screenshots: setup browser
+	CITYBOT_SCREENSHOTS=test-artifacts $(VENV)/bin/python -m pytest tests/e2e -q
+	@echo "screenshots in test-artifacts/"
+
+# Re-lock after changing requirements/*.in or pyproject.toml dependencies.
+lock:
+	rm -rf /tmp/citybot-lock-app /tmp/citybot-lock-rasa
+	$(PY311) -m venv /tmp/citybot-lock-app && /tmp/citybot-lock-app/bin/pip install -q pip==26.3 && /tmp/citybot-lock-app/bin/pip install -q -r requirements/app.in
+	/tmp/citybot-lock-app/bin/pip freeze --all | grep -v -E '^(pip|citybot)==|^-e ' > requirements/app.lock
+	$(PY310) -m venv /tmp/citybot-lock-rasa && /tmp/citybot-lock-rasa/bin/pip install -q pip==24.2 && /tmp/citybot-lock-rasa/bin/pip install -q -r requirements/rasa.in
+	/tmp/citybot-lock-rasa/bin/pip freeze --all | grep -v '^pip==' > requirements/rasa.lock
+
+clean:
+	rm -rf var models data/nlu/generated_faq.yml test-artifacts .pytest_cache

@@ -1,0 +1,199 @@
+"""``citybot``: the command line for residents' demo, maintainers and operators.
+
+A thin click layer: it calls the domain modules and turns their errors into
+``ClickException`` with a clear message. Nothing imports this module.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import time
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from bot.settings import SETTINGS, load_settings, resolve
+
+console = Console()
+AUDIENCE_CHOICE = click.Choice(["resident", "staff"])
+
+
+def _settings() -> dict:
+    try:
+        return load_settings()
+    except (ValueError, OSError) as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@click.group()
+@click.version_option(package_name="citybot")
+def main() -> None:
+    """citybot — 習志野市 FAQ chatbot (Rasa + GiNZA + hybrid retrieval)."""
+
+
+# --- index -----------------------------------------------------------------
+
+@main.group()
+def index() -> None:
+    """Build and inspect the search indexes."""
+
+
+def build_indexes(settings: dict, audiences: list[str], force: bool = False) -> None:
+    from retrieval.faq import FaqFormatError
+
+    from bot.indexing import build_audience
+
+    for audience in audiences:
+        with Progress(TextColumn(f"[bold]{audience}[/] embedding"), BarColumn(), MofNCompleteColumn(),
+                      TimeElapsedColumn(), console=console, transient=True) as bar:
+            task = bar.add_task("embed", total=None)
+            try:
+                report = build_audience(settings, audience, force=force,
+                                        progress=lambda done, total: bar.update(task, completed=done, total=total))
+            except (FaqFormatError, FileNotFoundError) as exc:
+                raise click.ClickException(str(exc)) from exc
+        state = "up to date" if report.skipped else f"built in {report.seconds:.1f} s"
+        console.print(f"index {audience}: {report.entries} entries, {state} → {report.path}")
+
+
+@index.command("build")
+@click.option("--audience", type=click.Choice(["all", "resident", "staff"]), default="all", show_default=True)
+@click.option("--force", is_flag=True, help="Rebuild even if nothing changed.")
+def index_build(audience: str, force: bool) -> None:
+    """Embed the FAQ CSVs and write each audience's index."""
+    build_indexes(_settings(), ["resident", "staff"] if audience == "all" else [audience], force)
+
+
+# --- ask -------------------------------------------------------------------
+
+@main.command()
+@click.argument("question")
+@click.option("--audience", type=AUDIENCE_CHOICE, default="resident", show_default=True)
+@click.option("-k", "--top-k", default=5, show_default=True)
+def ask(question: str, audience: str, top_k: int) -> None:
+    """Search the index directly (no Rasa) and print the top hits with scores and links."""
+    from retrieval.index import IndexMismatchError
+    from retrieval.registry import IndexRegistry
+
+    settings = _settings()
+    try:
+        result = IndexRegistry(resolve(settings["INDEX_ROOT"]), settings["ENCODER"]).get(audience).search(question, top_k)
+    except (FileNotFoundError, IndexMismatchError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    table = Table(title=f"{question}  →  tier: {result.tier}  ({result.seconds * 1000:.0f} ms)")
+    for column in ("#", "faq_id", "score", "q", "a", "bm25", "question", "url"):
+        table.add_column(column, overflow="fold")
+    for rank, hit in enumerate(result.hits, 1):
+        s = hit.signals
+        table.add_row(str(rank), hit.faq_id, f"{hit.score:.3f}", f"{s['q']:.3f}", f"{s['a']:.3f}",
+                      f"{s['bm25']:.2f}", hit.question, hit.url)
+    console.print(table)
+
+
+# --- nlu -------------------------------------------------------------------
+
+@main.group()
+def nlu() -> None:
+    """Rasa NLU data and model."""
+
+
+@nlu.command("generate")
+def nlu_generate() -> None:
+    """Write data/nlu/generated_faq.yml (ask_question examples from the FAQ CSVs)."""
+    from bot.nlu_data import generate
+
+    path, count = generate(_settings())
+    console.print(f"{count} ask_question examples → {path}")
+
+
+def train_model(settings: dict, force: bool = False):
+    from bot.nlu_data import generate
+    from bot.training import TrainingError, train
+
+    generate(settings)
+    started = time.monotonic()
+    with console.status("rasa train (log: var/log/rasa-train.log) …"):
+        try:
+            model, trained = train(settings, force=force)
+        except TrainingError as exc:
+            raise click.ClickException(str(exc)) from exc
+    state = f"trained in {time.monotonic() - started:.0f} s" if trained else "up to date (training data unchanged)"
+    console.print(f"rasa model: {model.name}, {state}")
+    return model
+
+
+@nlu.command("train")
+@click.option("--force", is_flag=True, help="Train even if the training data did not change.")
+def nlu_train(force: bool) -> None:
+    """Train the Rasa model in .venv-rasa if the training data changed."""
+    train_model(_settings(), force)
+
+
+# --- serve / run -----------------------------------------------------------
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True)
+def serve(host: str, port: int) -> None:
+    """Run the Flask gateway only (Rasa and the action server must be running)."""
+    from bot.app import create_app
+
+    create_app().run(host=host, port=port, threaded=True, use_reloader=False)
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
+@main.command()
+@click.option("--gateway-port", default=8000, show_default=True)
+@click.option("--rasa-port", default=5005, show_default=True)
+@click.option("--actions-port", default=5055, show_default=True)
+def run(gateway_port: int, rasa_port: int, actions_port: int) -> None:
+    """Build indexes, train if needed, start Rasa + action server + gateway; Ctrl-C stops all."""
+    from bot.launcher import LaunchError, Ports, build_stack
+
+    settings = _settings()
+    started = time.monotonic()
+    build_indexes(settings, ["resident", "staff"])
+    model = train_model(settings)
+    stack = build_stack(settings, model, Ports(rasa_port, actions_port, gateway_port))
+    signal.signal(signal.SIGTERM, _interrupt)
+    urls = {"rasa": f"http://127.0.0.1:{rasa_port}", "action server": f"http://127.0.0.1:{actions_port}",
+            "gateway": f"http://127.0.0.1:{gateway_port}"}
+    try:
+        with console.status("starting Rasa, action server and gateway …"):
+            stack.start(lambda c: console.print(
+                f"[green]✓[/] {c.name:<14} healthy after {c.healthy_after:5.1f} s  {urls[c.name]}"))
+        console.print(f"ready in {time.monotonic() - started:.0f} s — open [bold]http://127.0.0.1:{gateway_port}/[/] "
+                      "(Ctrl-C to stop)")
+        while (failed := stack.failed()) is None:
+            time.sleep(1)
+        console.print(f"[red]{failed.name} stopped unexpectedly[/] (exit {failed.process.returncode}); "
+                      f"see {failed.log_path}")
+        sys.exit(1)
+    except LaunchError as exc:
+        raise click.ClickException(str(exc)) from exc
+    except KeyboardInterrupt:
+        console.print("stopping …")
+    finally:
+        stack.stop()
+        console.print("all components stopped.")
+
+
+@main.command("settings")
+def settings_cmd() -> None:
+    """List every setting, its current value and what it does."""
+    values = _settings()
+    table = Table("name (env CITYBOT_…)", "value", "help")
+    for setting in SETTINGS:
+        shown = "(set)" if setting.name == "SECRET_KEY" and values[setting.name] else str(values[setting.name])
+        table.add_row(setting.name, shown, setting.help)
+    console.print(table)
+
+
+if __name__ == "__main__":
+    main()
