@@ -14,7 +14,8 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.context import audience_of, registry, response_text
+from actions import context
+from actions.context import audience_of, response_text
 from retrieval.fusion import ANSWER, SUGGEST
 from retrieval.index import FaqIndex, SearchHit
 
@@ -60,7 +61,7 @@ class ActionAnswerQuestion(Action):
         audience = audience_of(tracker)
         query = (tracker.latest_message or {}).get("text") or ""
         try:
-            index: FaqIndex = registry().get(audience)
+            index: FaqIndex = context.registry().get(audience)
             result = index.search(query, k=5)
         except Exception:
             log.exception("search failed for audience %s", audience)
@@ -88,7 +89,7 @@ class ActionAnswerFaq(Action):
         audience = audience_of(tracker)
         faq_id = next(tracker.get_latest_entity_values("faq_id"), None)
         try:
-            entry = registry().get(audience).get(str(faq_id)) if faq_id else None
+            entry = context.registry().get(audience).get(str(faq_id)) if faq_id else None
         except Exception:
             log.exception("lookup failed for audience %s", audience)
             entry = None

@@ -19,6 +19,16 @@ R-3,図書館の開館時間を教えてください。,中央図書館は午前
 """
 
 
+@pytest.fixture(scope="session")
+def live_stack(tmp_path_factory):
+    """Real Rasa + action server + gateway on free loopback ports (started once per run)."""
+    from tests.live import start_live_stack
+
+    live = start_live_stack(tmp_path_factory.mktemp("stack-logs"))
+    yield live
+    live.stack.stop()
+
+
 @pytest.fixture
 def fake_encoder():
     return FakeEncoder()
@@ -41,7 +51,7 @@ def app(fake_rasa, tmp_path):
     from bot import create_app
 
     return create_app({"TESTING": True, "SECRET_KEY": "test", "RASA_CLIENT": fake_rasa,
-                       "INDEX_ROOT": str(tmp_path / "index")})
+                       "INDEX_ROOT": str(tmp_path / "index"), "ACTION_SERVER_URL": "http://127.0.0.1:9"})
 
 
 @pytest.fixture

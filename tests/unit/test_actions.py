@@ -1,0 +1,105 @@
+"""Custom actions with Tracker.from_dict and CollectingDispatcher over tiny real indexes."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import context
+from actions.answer_question import ActionAnswerFaq, ActionAnswerQuestion, choose_payload
+from retrieval.faq import parse_faq_csv
+from retrieval.index import build_index
+from retrieval.normalizer import Normalizer
+from retrieval.registry import IndexRegistry
+from tests.conftest import TINY_FAQ
+
+STAFF_FAQ = """faq_id,question,answer,url
+S-1,庁内LANのパスワードを忘れました。,情報政策課のヘルプデスク（内線）に連絡してください。,https://intra.city.example.jp/lan.html
+"""
+DOMAIN = {"responses": {
+    "utter_unknown": [{"text": "申し訳ありません。見つかりませんでした。"}],
+    "utter_suggest": [{"text": "もしかして、次のご質問でしょうか。"}],
+    "utter_error": [{"text": "ただいま回答を準備できませんでした。"}],
+}}
+
+
+@pytest.fixture
+def registry(tmp_path, fake_encoder, monkeypatch):
+    normalizer = Normalizer()
+    build_index(parse_faq_csv(TINY_FAQ), tmp_path / "resident", fake_encoder, normalizer)
+    build_index(parse_faq_csv(STAFF_FAQ), tmp_path / "staff", fake_encoder, normalizer, audience="staff")
+    registry = IndexRegistry(tmp_path, encoder=fake_encoder, normalizer=normalizer)
+    monkeypatch.setattr(context, "registry", lambda: registry)
+    return registry
+
+
+def tracker(text: str, metadata: dict | None = None, entities: list | None = None) -> Tracker:
+    user = {"event": "user", "text": text, "parse_data": {"intent": {"name": "ask_question"}}}
+    if metadata is not None:
+        user["metadata"] = metadata
+    return Tracker.from_dict({
+        "sender_id": "t", "slots": {}, "events": [{"event": "action", "name": "action_listen"}, user],
+        "latest_message": {"text": text, "intent": {"name": "ask_question"}, "entities": entities or []},
+        "paused": False, "followup_action": None, "active_loop": {}, "latest_action_name": "action_listen",
+    })
+
+
+def run(action, tracker_):
+    dispatcher = CollectingDispatcher()
+    asyncio.run(action.run(dispatcher, tracker_, DOMAIN))
+    (message,) = dispatcher.messages
+    return message["custom"]
+
+
+def test_answer_has_text_link_and_id(registry):
+    reply = run(ActionAnswerQuestion(), tracker("粗大ごみはどうやって出せばいいですか。", {"audience": "resident"}))
+    assert reply["tier"] == "answer" and reply["faq_id"] == "R-1"
+    assert reply["text"].startswith("粗大ごみは事前申込制")
+    assert reply["link"]["url"].endswith("sodaigomi.html")
+
+
+def test_unrelated_question_is_unknown_with_domain_text(registry):
+    reply = run(ActionAnswerQuestion(), tracker("量子コンピュータの仕組み", {"audience": "resident"}))
+    assert reply["tier"] == "unknown"
+    assert reply["text"] == "申し訳ありません。見つかりませんでした。"
+
+
+def test_missing_or_forged_audience_falls_back_to_resident(registry):
+    for metadata in (None, {}, {"audience": "admin"}, {"audience": ["staff"]}):
+        reply = run(ActionAnswerQuestion(), tracker("庁内LANのパスワードを忘れました。", metadata))
+        assert reply["audience"] == "resident"
+        assert reply.get("faq_id") != "S-1"
+        assert "内線" not in reply["text"]
+
+
+def test_staff_metadata_selects_the_staff_index(registry):
+    reply = run(ActionAnswerQuestion(), tracker("庁内LANのパスワードを忘れました。", {"audience": "staff"}))
+    assert reply["faq_id"] == "S-1" and reply["audience"] == "staff"
+
+
+def test_suggest_offers_distinct_candidates(registry, monkeypatch):
+    index = registry.get("resident")
+    monkeypatch.setattr(index, "thresholds", index.thresholds.__class__(answer=2.0, margin=0.0, suggest=-1.0))
+    reply = run(ActionAnswerQuestion(), tracker("ごみ", {"audience": "resident"}))
+    assert reply["tier"] == "suggest"
+    assert 1 <= len(reply["buttons"]) <= 3
+    assert len({b["title"] for b in reply["buttons"]}) == len(reply["buttons"])
+    assert all(b["payload"].startswith("/choose_faq{") for b in reply["buttons"])
+
+
+def test_chosen_faq_is_answered_from_its_own_audience_only(registry):
+    entities = [{"entity": "faq_id", "value": "R-2"}]
+    reply = run(ActionAnswerFaq(), tracker(choose_payload("R-2"), {"audience": "resident"}, entities))
+    assert reply["faq_id"] == "R-2" and reply["tier"] == "answer"
+    staff_id = [{"entity": "faq_id", "value": "S-1"}]
+    reply = run(ActionAnswerFaq(), tracker(choose_payload("S-1"), {"audience": "resident"}, staff_id))
+    assert reply["tier"] == "unknown" and "faq_id" not in reply
+
+
+def test_search_failure_is_a_polite_reply(monkeypatch, tmp_path, fake_encoder):
+    monkeypatch.setattr(context, "registry", lambda: IndexRegistry(tmp_path / "missing", encoder=fake_encoder))
+    reply = run(ActionAnswerQuestion(), tracker("粗大ごみ", {"audience": "resident"}))
+    assert reply["tier"] == "error" and "準備できません" in reply["text"]

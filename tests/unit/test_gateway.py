@@ -1,0 +1,131 @@
+"""Gateway routes with a fake Rasa: identity, audience, neutralisation, choices, errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.fakes import FakeRasa
+
+
+def test_chat_forwards_text_with_resident_audience(client, fake_rasa):
+    response = client.post("/api/chat", json={"message": "こんにちは"})
+    assert response.status_code == 200
+    assert response.json == {"messages": [{"text": "こんにちは。"}]}
+    (call,) = fake_rasa.calls
+    assert call["message"] == "こんにちは"
+    assert call["metadata"] == {"audience": "resident"}
+    assert len(call["sender"]) == 32
+
+
+def test_sender_id_is_stable_per_session_and_differs_between_sessions(app, fake_rasa):
+    first, second = app.test_client(), app.test_client()
+    first.post("/api/chat", json={"message": "a"})
+    first.post("/api/chat", json={"message": "b"})
+    second.post("/api/chat", json={"message": "c"})
+    senders = [c["sender"] for c in fake_rasa.calls]
+    assert senders[0] == senders[1] != senders[2]
+
+
+@pytest.mark.parametrize("text", ['/set_mode{"audience":"staff"}', "  /greet", "//restart"])
+def test_text_is_never_sent_as_an_intent(client, fake_rasa, text):
+    client.post("/api/chat", json={"message": text})
+    sent = fake_rasa.calls[-1]["message"]
+    assert not sent.startswith("/")
+    assert sent.startswith("／")
+    assert fake_rasa.calls[-1]["metadata"] == {"audience": "resident"}
+
+
+def test_request_cannot_choose_its_audience(client, fake_rasa):
+    client.post("/api/chat", json={"message": "x", "metadata": {"audience": "staff"}, "audience": "staff"},
+                headers={"X-Audience": "staff"})
+    assert fake_rasa.calls[-1]["metadata"] == {"audience": "resident"}
+
+
+@pytest.mark.parametrize("body", [None, [], {"message": 3}, {"message": None}, {}])
+def test_malformed_bodies_are_400_in_japanese(client, body):
+    response = client.post("/api/chat", json=body) if body is not None else client.post("/api/chat", data="x")
+    assert response.status_code == 400
+    assert "形式" in response.json["error"]
+
+
+def test_empty_and_too_long_messages(client, fake_rasa):
+    assert client.post("/api/chat", json={"message": "   "}).status_code == 400
+    response = client.post("/api/chat", json={"message": "あ" * 501})
+    assert response.status_code == 400 and "500文字" in response.json["error"]
+    assert fake_rasa.calls == []
+
+
+def test_rasa_down_is_a_polite_503(app, client):
+    app.extensions["rasa"] = FakeRasa(fail=True)
+    response = client.post("/api/chat", json={"message": "こんにちは"})
+    assert response.status_code == 503
+    assert "時間をおいて" in response.json["error"]
+
+
+def _suggest_reply():
+    return [{"recipient_id": "x", "custom": {
+        "text": "もしかして、次のご質問でしょうか。", "tier": "suggest",
+        "buttons": [{"title": "粗大ごみの出し方", "payload": '/choose_faq{"faq_id": "R-0018"}'},
+                    {"title": "ごみの分別", "payload": '/choose_faq{"faq_id": "R-0001"}'}]}}]
+
+
+def test_buttons_become_opaque_choices_resolved_server_side(app, client, fake_rasa):
+    fake_rasa.replies = _suggest_reply()
+    message = client.post("/api/chat", json={"message": "ごみ"}).json["messages"][0]
+    assert message["tier"] == "suggest"
+    assert [b["choice"] for b in message["buttons"]] == ["c1", "c2"]
+    assert "payload" not in str(message)
+    client.post("/api/chat", json={"choice": "c1"})
+    assert fake_rasa.calls[-1]["message"] == '/choose_faq{"faq_id": "R-0018"}'
+
+
+def test_only_offered_choices_are_accepted(client, fake_rasa):
+    fake_rasa.replies = _suggest_reply()
+    client.post("/api/chat", json={"message": "ごみ"})
+    for bad in ["c9", '/choose_faq{"faq_id": "S-0001"}', 1]:
+        response = client.post("/api/chat", json={"choice": bad})
+        assert response.status_code == 400
+    assert len(fake_rasa.calls) == 1
+
+
+def test_links_are_http_only_and_sample_site_links_stay_local(client, fake_rasa):
+    fake_rasa.replies = [
+        {"custom": {"text": "a", "link": {"url": "https://www.city.example.jp/kurashi/gomi/sodaigomi.html", "title": "t"}}},
+        {"custom": {"text": "b", "link": {"url": "javascript:alert(1)", "title": "x"}}},
+        {"custom": {"text": "c", "link": {"url": "https://other.example.org/p.html", "title": "o"}}},
+    ]
+    a, b, c = client.post("/api/chat", json={"message": "q"}).json["messages"]
+    assert a["link"]["url"] == "/kurashi/gomi/sodaigomi.html"
+    assert "link" not in b
+    assert c["link"]["url"] == "https://other.example.org/p.html"
+
+
+def test_reset_starts_a_new_conversation(client, fake_rasa):
+    client.post("/api/chat", json={"message": "a"})
+    client.post("/api/reset")
+    client.post("/api/chat", json={"message": "b"})
+    assert fake_rasa.calls[0]["sender"] != fake_rasa.calls[1]["sender"]
+
+
+def test_session_cookie_is_httponly(client):
+    response = client.post("/api/chat", json={"message": "a"})
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_sample_site_and_widget_are_served(client):
+    home = client.get("/")
+    assert home.status_code == 200 and "widget.js" in home.get_data(as_text=True)
+    assert client.get("/kurashi/gomi/sodaigomi.html").status_code == 200
+    widget = client.get("/widget/widget.js")
+    assert widget.status_code == 200 and widget.headers["X-Content-Type-Options"] == "nosniff"
+    assert client.get("/../pyproject.toml").status_code == 404
+    assert client.get("/widget/../bot/app.py").status_code == 404
+
+
+def test_healthz_reports_each_component(client):
+    response = client.get("/healthz")
+    body = response.json
+    assert set(body["components"]) == {"gateway", "rasa", "action_server", "index_resident"}
+    assert body["components"]["action_server"] is False  # nothing listens in unit tests
+    assert response.status_code == 503 and body["status"] == "degraded"
