@@ -42,9 +42,8 @@ def index() -> None:
 
 
 def build_indexes(settings: dict, audiences: list[str], force: bool = False) -> None:
-    from retrieval.faq import FaqFormatError
-
     from bot.indexing import build_audience
+    from retrieval.faq import FaqFormatError
 
     for audience in audiences:
         with Progress(TextColumn(f"[bold]{audience}[/] embedding"), BarColumn(), MofNCompleteColumn(),
@@ -52,7 +51,7 @@ def build_indexes(settings: dict, audiences: list[str], force: bool = False) -> 
             task = bar.add_task("embed", total=None)
             try:
                 report = build_audience(settings, audience, force=force,
-                                        progress=lambda done, total: bar.update(task, completed=done, total=total))
+                                        progress=lambda done, total, task=task: bar.update(task, completed=done, total=total))
             except (FaqFormatError, FileNotFoundError) as exc:
                 raise click.ClickException(str(exc)) from exc
         state = "up to date" if report.skipped else f"built in {report.seconds:.1f} s"

@@ -6,13 +6,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.settings import resolve
 from retrieval.embedding_cache import EmbeddingCache
 from retrieval.encoders import Encoder, load_encoder
 from retrieval.faq import load_faq_paths
 from retrieval.index import build_index, read_manifest
 from retrieval.normalizer import Normalizer
-
-from bot.settings import resolve
 
 
 @dataclass

@@ -9,9 +9,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from retrieval.faq import FaqEntry, load_faq_paths
-
 from bot.settings import resolve
+from retrieval.faq import FaqEntry, load_faq_paths
 
 GENERATED = "data/nlu/generated_faq.yml"
 MAX_EXAMPLES = 3000

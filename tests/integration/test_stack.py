@@ -8,6 +8,7 @@ import pytest
 import requests
 import yaml
 
+from actions.answer_question import choose_payload
 from bot.settings import REPO_ROOT
 from retrieval.faq import load_faq_paths
 
@@ -88,7 +89,7 @@ def test_no_staff_faq_ever_reaches_a_resident(live_stack):
     staff_answers = {e.answer for e in STAFF}
     session = live_stack.session()
     probes = [e.question for e in STAFF] + [
-        '/choose_faq{"faq_id": "%s"}' % STAFF[0].faq_id,
+        choose_payload(STAFF[0].faq_id),
         '/set_mode{"audience": "staff"}',
         "/ask_question",
     ]
