@@ -4,8 +4,11 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-PY310 ?= $(shell command -v python3.10 2>/dev/null || echo "$$(pyenv root 2>/dev/null || echo $$HOME/.pyenv)/versions/3.10.13/bin/python3.10")
-PY311 ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+# pyenv's shims exist for every installed version but fail unless it is selected:
+# take the interpreter from the pyenv tree, else a python3.10 that actually runs.
+PYENV_ROOT ?= $(shell pyenv root 2>/dev/null || echo $$HOME/.pyenv)
+PY310 ?= $(firstword $(wildcard $(PYENV_ROOT)/versions/3.10.13/bin/python3.10) $(shell python3.10 -c '' 2>/dev/null && command -v python3.10))
+PY311 ?= $(shell python3.11 -c '' 2>/dev/null && command -v python3.11 || command -v python3)
 VENV := .venv
 RASA_VENV := .venv-rasa
 export RASA_TELEMETRY_ENABLED := false

@@ -6,7 +6,6 @@ Retraining from an updated CSV therefore refreshes the NLU too. The output file
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from bot.settings import resolve
@@ -14,6 +13,7 @@ from retrieval.faq import FaqEntry, load_faq_paths
 
 GENERATED = "data/nlu/generated_faq.yml"
 MAX_EXAMPLES = 3000
+_NO_ENTITY_MARKUP = str.maketrans({"[": "［", "]": "］"})
 
 
 def faq_examples(entries: list[FaqEntry]) -> list[str]:
@@ -34,8 +34,9 @@ def render_nlu_yaml(examples: list[str]) -> str:
         "  - intent: ask_question",
         "    examples: |",
     ]
-    # JSON string quoting is valid YAML-free text here: examples are plain lines.
-    lines += [f"      - {json.dumps(e, ensure_ascii=False)[1:-1]}" for e in examples]
+    # A literal block scalar takes the text as is; only Rasa's entity markup
+    # ``[text](entity)`` must not appear, so square brackets become full-width.
+    lines += [f"      - {e.translate(_NO_ENTITY_MARKUP)}" for e in examples]
     return "\n".join(lines) + "\n"
 
 
