@@ -23,6 +23,7 @@ help:
 
 $(RASA_VENV)/.installed: requirements/rasa.lock
 	@test -x "$(PY310)" || { echo "Python 3.10 not found at $(PY310) (set PY310=...)"; exit 1; }
+	@echo "== creating $(RASA_VENV) (CPython 3.10, Rasa 3.6 + GiNZA) from requirements/rasa.lock — about 2 minutes"
 	rm -rf $(RASA_VENV)
 	$(PY310) -m venv $(RASA_VENV)
 	$(RASA_VENV)/bin/pip install -q pip==24.2
@@ -30,6 +31,7 @@ $(RASA_VENV)/.installed: requirements/rasa.lock
 	touch $@
 
 $(VENV)/.installed: requirements/app.lock
+	@echo "== creating $(VENV) (CPython 3.11: gateway, actions, retrieval) from requirements/app.lock — about 2 minutes"
 	rm -rf $(VENV)
 	$(PY311) -m venv $(VENV)
 	$(VENV)/bin/pip install -q pip==26.3
