@@ -92,6 +92,73 @@ def ask(question: str, audience: str, top_k: int) -> None:
     console.print(table)
 
 
+# --- eval ------------------------------------------------------------------
+
+@main.command("eval")
+@click.option("--beir", "beir_dir", type=click.Path(exists=True, file_okay=False), help="BEIR directory.")
+@click.option("--faq", "faq_path", type=click.Path(exists=True), help="FAQ CSV (or directory) for --queries.")
+@click.option("--queries", "queries_path", type=click.Path(exists=True, dir_okay=False), help="Our JSONL query set.")
+@click.option("--trec-out", type=click.Path(dir_okay=False), help="Write a TREC run file.")
+@click.option("--top-k", default=10, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--ablation", is_flag=True, help="Also compare BM25 only / dense only / no synonyms / production.")
+def eval_cmd(beir_dir, faq_path, queries_path, trec_out, top_k, as_json, ablation) -> None:
+    """Measure answer quality on a labelled query set (BEIR layout or our JSONL)."""
+    import json as jsonlib
+
+    from retrieval.datasets import load_beir, load_query_jsonl
+    from retrieval.encoders import load_encoder
+    from retrieval.faq import FaqFormatError, load_faq_paths
+
+    from bot.evaluate import ablation as run_ablation
+    from bot.evaluate import cached_index, run_eval
+
+    settings = _settings()
+    try:
+        if beir_dir and not (faq_path or queries_path):
+            entries, eval_set = load_beir(beir_dir)
+        elif faq_path and queries_path and not beir_dir:
+            entries, eval_set = load_faq_paths([faq_path]), load_query_jsonl(queries_path)
+        else:
+            raise click.UsageError("use either --beir DIR or --faq CSV --queries JSONL")
+    except (FaqFormatError, ValueError, KeyError, FileNotFoundError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    encoder = load_encoder(settings["ENCODER"])
+    with Progress(TextColumn("[bold]indexing corpus"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("embed", total=None)
+        index = cached_index(entries, settings, encoder,
+                             progress=lambda done, total: bar.update(task, completed=done, total=total))
+    report = run_eval(index, eval_set, top_k=top_k, trec_out=trec_out)
+    if ablation:
+        report["ablation"] = run_ablation(entries, eval_set, settings, encoder)
+    if as_json:
+        click.echo(jsonlib.dumps(report, ensure_ascii=False))
+        return
+    _print_report(report, trec_out)
+
+
+def _print_report(report: dict, trec_out: str | None) -> None:
+    metrics, tiers, latency = report["metrics"], report["tiers"], report["latency"]
+    table = Table(title=f"{metrics.get('queries', 0)} judged queries, corpus {report['corpus']} entries")
+    for name in ("hit@1", "hit@3", "hit@10", "mrr@10", "ndcg@10", "recall@10", "p@5"):
+        table.add_column(name)
+    table.add_row(*(f"{metrics.get(n, 0):.3f}" for n in ("hit@1", "hit@3", "hit@10", "mrr@10", "ndcg@10",
+                                                          "recall@10", "p@5")))
+    console.print(table)
+    line = (f"tiers: answer {tiers['answer_rate']:.1%} of in-scope (precision {tiers['answer_precision']:.1%}), "
+            f"answer+suggest {tiers['in_scope_answered']:.1%}")
+    if "oos_unknown" in tiers:
+        line += f"; out-of-scope → unknown {tiers['oos_unknown']:.1%} of {tiers['oos_queries']}"
+    console.print(line)
+    console.print(f"latency per query: p50 {latency.get('p50_ms', 0)} ms, p95 {latency.get('p95_ms', 0)} ms")
+    for name, result in report.get("ablation", {}).items():
+        m = result["metrics"]
+        console.print(f"  {name:<34} hit@1 {m['hit@1']:.3f}  mrr@10 {m['mrr@10']:.3f}  ndcg@10 {m['ndcg@10']:.3f}")
+    if trec_out:
+        console.print(f"TREC run → {trec_out}")
+
+
 # --- nlu -------------------------------------------------------------------
 
 @main.group()

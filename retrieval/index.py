@@ -129,7 +129,8 @@ class FaqIndex:
     def get(self, faq_id: str) -> FaqEntry | None:
         return self._by_id.get(faq_id)
 
-    def search(self, query: str, k: int = 5) -> SearchResult:
+    def search(self, query: str, k: int = 5, weights: FusionWeights | None = None) -> SearchResult:
+        """Top ``k`` FAQ hits for ``query`` with a confidence tier (``weights`` overrides the manifest's)."""
         started = time.perf_counter()
         text = self._normalizer.text(query)
         if not text or not self.entries:
@@ -143,7 +144,7 @@ class FaqIndex:
         cand = np.fromiter(sorted(candidates), dtype=np.int64)
         q, a = self._dense_signals(qvec, cand)
         b = scale_bm25(bm25)[cand] * self._bm25.coverage(tokens)
-        fused = fuse(q, a, b, self.weights)
+        fused = fuse(q, a, b, weights or self.weights)
         order = np.argsort(-fused)[:k]
         hits = []
         for j in order:

@@ -34,6 +34,7 @@ class NormalizerConfig:
     form: str = "normalized_form"
     drop_pos: tuple[str, ...] = DEFAULT_DROP_POS
     textnorm: str = TEXTNORM_FINGERPRINT
+    synonyms: bool = True
     dictionary: str = field(default_factory=_dictionary_version)
 
     def to_dict(self) -> dict:
@@ -69,11 +70,11 @@ class Normalizer:
 
     def text(self, text: str) -> str:
         """Character-level normalisation only (NFKC + synonyms)."""
-        return normalize_text(text)
+        return normalize_text(text, self.config.synonyms)
 
     def tokens(self, text: str) -> list[str]:
         """Content tokens of ``text`` (particles, auxiliaries and symbols dropped)."""
-        normalized = normalize_text(text)
+        normalized = self.text(text)
         if not normalized:
             return []
         drop = self.config.drop_pos

@@ -71,11 +71,12 @@ TEXTNORM_FINGERPRINT = hashlib.sha256(
 ).hexdigest()[:16]
 
 
-def normalize_text(text: str) -> str:
+def normalize_text(text: str, synonyms: bool = True) -> str:
     """NFKC, lower-case Latin, collapse whitespace, fold municipal synonyms.
 
     Idempotent: ``normalize_text(normalize_text(x)) == normalize_text(x)``.
+    ``synonyms=False`` exists only to measure what the table is worth.
     """
     text = unicodedata.normalize("NFKC", text or "").lower()
     text = _SPACE_RE.sub(" ", text).strip()
-    return _SYNONYM_RE.sub(lambda m: _CANONICAL[m.group(0)], text)
+    return _SYNONYM_RE.sub(lambda m: _CANONICAL[m.group(0)], text) if synonyms else text

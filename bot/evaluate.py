@@ -1,0 +1,82 @@
+"""``citybot eval``: run labelled queries through the production retrieval pipeline.
+
+The corpus is indexed exactly as in production (same normaliser, encoder, fusion),
+into a cache directory keyed by the corpus content, so a second run only loads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+
+from retrieval.datasets import EvalSet, write_trec
+from retrieval.embedding_cache import EmbeddingCache
+from retrieval.encoders import Encoder
+from retrieval.evaluation import latency_summary, ranking_metrics, tier_metrics
+from retrieval.faq import FaqEntry
+from retrieval.fusion import FusionWeights
+from retrieval.index import FaqIndex, build_index, load_index
+from retrieval.normalizer import Normalizer, NormalizerConfig
+
+from bot.settings import resolve
+
+
+def corpus_key(entries: list[FaqEntry], encoder: Encoder, normalizer: Normalizer) -> str:
+    digest = hashlib.sha256()
+    digest.update(f"{encoder.model_id}|{normalizer.config.fingerprint}".encode())
+    for entry in entries:
+        digest.update(f"{entry.faq_id}\x1f{entry.content_hash}\n".encode())
+    return digest.hexdigest()[:20]
+
+
+def cached_index(entries: list[FaqEntry], settings: dict, encoder: Encoder, normalizer: Normalizer | None = None,
+                 progress: Callable[[int, int], None] | None = None) -> FaqIndex:
+    normalizer = normalizer or Normalizer()
+    out = resolve(settings["EMBEDDING_CACHE"]).parent / "eval" / corpus_key(entries, encoder, normalizer)
+    if not (out / "manifest.json").exists():
+        cache = EmbeddingCache(resolve(settings["EMBEDDING_CACHE"]))
+        try:
+            build_index(entries, out, encoder, normalizer, audience="eval", cache=cache, progress=progress)
+        finally:
+            cache.close()
+    return load_index(out, encoder, normalizer)
+
+
+def run_eval(index: FaqIndex, eval_set: EvalSet, top_k: int = 10, trec_out: Path | None = None,
+             weights: FusionWeights | None = None) -> dict:
+    runs, tiers, top_ids, seconds = {}, {}, {}, []
+    for qid, text in eval_set.queries.items():
+        result = index.search(text, k=top_k, weights=weights)
+        runs[qid] = [(h.faq_id, h.score) for h in result.hits]
+        tiers[qid] = result.tier
+        top_ids[qid] = result.hits[0].faq_id if result.hits else None
+        seconds.append(result.seconds)
+    if trec_out:
+        write_trec(trec_out, runs)
+    rankings = {q: [doc for doc, _ in hits] for q, hits in runs.items()}
+    return {
+        "corpus": len(index),
+        "metrics": ranking_metrics(rankings, eval_set.qrels),
+        "tiers": tier_metrics(tiers, top_ids, eval_set.qrels, eval_set.out_of_scope),
+        "latency": latency_summary(seconds),
+        "model_id": index.manifest.model_id,
+        "normalizer": index.manifest.normalizer_fingerprint,
+    }
+
+
+ABLATIONS: dict[str, tuple[FusionWeights | None, bool]] = {
+    "BM25 only": (FusionWeights(question=0.0, answer=0.0, bm25=1.0), True),
+    "dense only (question + answer)": (FusionWeights(question=0.7, answer=0.3, bm25=0.0), True),
+    "hybrid, no synonym table": (None, False),
+    "hybrid + synonyms (production)": (None, True),
+}
+
+
+def ablation(entries: list[FaqEntry], eval_set: EvalSet, settings: dict, encoder: Encoder) -> dict[str, dict]:
+    out = {}
+    for name, (weights, synonyms) in ABLATIONS.items():
+        normalizer = Normalizer(NormalizerConfig(synonyms=synonyms))
+        index = cached_index(entries, settings, encoder, normalizer)
+        out[name] = run_eval(index, eval_set, weights=weights)
+    return out
