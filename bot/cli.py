@@ -106,12 +106,11 @@ def eval_cmd(beir_dir, faq_path, queries_path, trec_out, top_k, as_json, ablatio
     """Measure answer quality on a labelled query set (BEIR layout or our JSONL)."""
     import json as jsonlib
 
+    from bot.evaluate import ablation as run_ablation
+    from bot.evaluate import cached_index, run_eval
     from retrieval.datasets import load_beir, load_query_jsonl
     from retrieval.encoders import load_encoder
     from retrieval.faq import FaqFormatError, load_faq_paths
-
-    from bot.evaluate import ablation as run_ablation
-    from bot.evaluate import cached_index, run_eval
 
     settings = _settings()
     try:

@@ -10,6 +10,7 @@ import hashlib
 from collections.abc import Callable
 from pathlib import Path
 
+from bot.settings import resolve
 from retrieval.datasets import EvalSet, write_trec
 from retrieval.embedding_cache import EmbeddingCache
 from retrieval.encoders import Encoder
@@ -18,8 +19,6 @@ from retrieval.faq import FaqEntry
 from retrieval.fusion import FusionWeights
 from retrieval.index import FaqIndex, build_index, load_index
 from retrieval.normalizer import Normalizer, NormalizerConfig
-
-from bot.settings import resolve
 
 
 def corpus_key(entries: list[FaqEntry], encoder: Encoder, normalizer: Normalizer) -> str:
