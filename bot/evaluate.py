@@ -21,22 +21,24 @@ from retrieval.index import FaqIndex, build_index, load_index
 from retrieval.normalizer import Normalizer, NormalizerConfig
 
 
-def corpus_key(entries: list[FaqEntry], encoder: Encoder, normalizer: Normalizer) -> str:
+def corpus_key(entries: list[FaqEntry], encoder: Encoder, normalizer: Normalizer, question_encoding: str) -> str:
     digest = hashlib.sha256()
-    digest.update(f"{encoder.model_id}|{normalizer.config.fingerprint}".encode())
+    digest.update(f"{encoder.model_id}|{normalizer.config.fingerprint}|{question_encoding}".encode())
     for entry in entries:
         digest.update(f"{entry.faq_id}\x1f{entry.content_hash}\n".encode())
     return digest.hexdigest()[:20]
 
 
 def cached_index(entries: list[FaqEntry], settings: dict, encoder: Encoder, normalizer: Normalizer | None = None,
-                 progress: Callable[[int, int], None] | None = None) -> FaqIndex:
+                 progress: Callable[[int, int], None] | None = None, question_encoding: str = "query") -> FaqIndex:
     normalizer = normalizer or Normalizer()
-    out = resolve(settings["EMBEDDING_CACHE"]).parent / "eval" / corpus_key(entries, encoder, normalizer)
+    key = corpus_key(entries, encoder, normalizer, question_encoding)
+    out = resolve(settings["EMBEDDING_CACHE"]).parent / "eval" / key
     if not (out / "manifest.json").exists():
         cache = EmbeddingCache(resolve(settings["EMBEDDING_CACHE"]))
         try:
-            build_index(entries, out, encoder, normalizer, audience="eval", cache=cache, progress=progress)
+            build_index(entries, out, encoder, normalizer, audience="eval", cache=cache, progress=progress,
+                        question_encoding=question_encoding)
         finally:
             cache.close()
     return load_index(out, encoder, normalizer)
@@ -64,18 +66,21 @@ def run_eval(index: FaqIndex, eval_set: EvalSet, top_k: int = 10, trec_out: Path
     }
 
 
-ABLATIONS: dict[str, tuple[FusionWeights | None, bool]] = {
-    "BM25 only": (FusionWeights(question=0.0, answer=0.0, bm25=1.0), True),
-    "dense only (question + answer)": (FusionWeights(question=0.7, answer=0.3, bm25=0.0), True),
-    "hybrid, no synonym table": (None, False),
-    "hybrid + synonyms (production)": (None, True),
+ABLATIONS: dict[str, dict] = {
+    "BM25 only": {"weights": FusionWeights(question=0.0, answer=0.0, bm25=1.0)},
+    "dense only (question + answer)": {"weights": FusionWeights(question=0.7, answer=0.3, bm25=0.0)},
+    "hybrid, questions as passages": {"question_encoding": "passage"},
+    "hybrid, no synonym table": {"synonyms": False},
+    "hybrid + synonyms (production)": {},
 }
 
 
 def ablation(entries: list[FaqEntry], eval_set: EvalSet, settings: dict, encoder: Encoder) -> dict[str, dict]:
+    """The production pipeline with one part changed at a time (same queries, same corpus)."""
     out = {}
-    for name, (weights, synonyms) in ABLATIONS.items():
-        normalizer = Normalizer(NormalizerConfig(synonyms=synonyms))
-        index = cached_index(entries, settings, encoder, normalizer)
-        out[name] = run_eval(index, eval_set, weights=weights)
+    for name, change in ABLATIONS.items():
+        normalizer = Normalizer(NormalizerConfig(synonyms=change.get("synonyms", True)))
+        index = cached_index(entries, settings, encoder, normalizer,
+                             question_encoding=change.get("question_encoding", "query"))
+        out[name] = run_eval(index, eval_set, weights=change.get("weights"))
     return out

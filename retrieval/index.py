@@ -47,6 +47,7 @@ class IndexManifest:
     tiers: dict = field(default_factory=lambda: TierThresholds().to_dict())
     built_at: str = ""
     build_seconds: float = 0.0
+    question_encoding: str = "query"
     format_version: int = FORMAT_VERSION
 
     def to_json(self) -> str:
@@ -183,6 +184,7 @@ def build_index(
     progress: Callable[[int, int], None] | None = None,
     fusion: FusionWeights | None = None,
     tiers: TierThresholds | None = None,
+    question_encoding: str = "query",
 ) -> IndexManifest:
     """Embed and index ``entries`` into ``out_dir`` (written atomically via a temp dir)."""
     started = time.perf_counter()
@@ -201,10 +203,17 @@ def build_index(
         if progress:
             progress(done, len(texts))
 
-    vectors, _ = cache.encode(
-        encoder.model_id, encoder.dim, [normalizer.text(t) for t in texts],
-        encoder.encode_passages, progress=_tick,
-    )
+    normalized = [normalizer.text(t) for t in texts]
+    vectors = np.zeros((len(texts), encoder.dim), np.float32)
+    # Questions are compared with questions (a symmetric task: e5's "query:" side when
+    # question_encoding == "query"); answer chunks are passages.
+    groups = {"q": (encoder.encode_queries, "#query") if question_encoding == "query" else (encoder.encode_passages, ""),
+              "a": (encoder.encode_passages, "")}
+    for field_name, (encode, suffix) in groups.items():
+        rows = [i for i, f in enumerate(fields) if f == field_name]
+        if rows:
+            vectors[rows], _ = cache.encode(encoder.model_id + suffix, encoder.dim, [normalized[i] for i in rows],
+                                            encode, progress=_tick)
     if progress and done == 0:
         progress(len(texts), len(texts))
     DenseStore.build(vectors).save(tmp / "vectors.faiss")
@@ -221,6 +230,7 @@ def build_index(
         fusion=(fusion or FusionWeights()).to_dict(), tiers=(tiers or TierThresholds()).to_dict(),
         built_at=datetime.now(UTC).isoformat(timespec="seconds"),
         build_seconds=round(time.perf_counter() - started, 3),
+        question_encoding=question_encoding,
     )
     (tmp / "manifest.json").write_text(manifest.to_json(), encoding="utf-8")
     old = out_dir.with_name(out_dir.name + ".old")

@@ -15,7 +15,7 @@ class FakeEncoder:
     dim = 64
 
     def __init__(self):
-        self.passages_encoded = 0
+        self.texts_encoded = 0
 
     def _vector(self, text: str) -> np.ndarray:
         text = unicodedata.normalize("NFKC", text)
@@ -27,10 +27,10 @@ class FakeEncoder:
         return vector / norm if norm else vector
 
     def encode_queries(self, texts):
+        self.texts_encoded += len(texts)
         return np.stack([self._vector(t) for t in texts]) if texts else np.zeros((0, self.dim), np.float32)
 
     def encode_passages(self, texts):
-        self.passages_encoded += len(texts)
         return self.encode_queries(texts)
 
 

@@ -73,13 +73,13 @@ def test_embedding_cache_reembeds_only_changed_text(tmp_path, tiny_csv, fake_enc
     cache = EmbeddingCache(tmp_path / "cache.sqlite")
     entries = load_faq_csv(tiny_csv)
     build_index(entries, tmp_path / "a", fake_encoder, Normalizer(), cache=cache)
-    first = fake_encoder.passages_encoded
+    first = fake_encoder.texts_encoded
     assert first > 0
     build_index(entries, tmp_path / "b", fake_encoder, Normalizer(), cache=cache)
-    assert fake_encoder.passages_encoded == first  # all cached
+    assert fake_encoder.texts_encoded == first  # all cached
     changed = [entries[0].__class__(**(entries[0].to_dict() | {"alt_questions": ("新しい言い方",)})), *entries[1:]]
     build_index(changed, tmp_path / "c", fake_encoder, Normalizer(), cache=cache)
-    assert fake_encoder.passages_encoded == first + 1
+    assert fake_encoder.texts_encoded == first + 1
 
 
 def test_rebuild_replaces_index_atomically(built, tiny_csv, fake_encoder):
