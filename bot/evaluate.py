@@ -16,14 +16,15 @@ from retrieval.embedding_cache import EmbeddingCache
 from retrieval.encoders import Encoder
 from retrieval.evaluation import latency_summary, ranking_metrics, tier_metrics
 from retrieval.faq import FaqEntry
-from retrieval.fusion import FusionWeights
-from retrieval.index import FaqIndex, build_index, load_index
+from retrieval.fusion import FusionWeights, TierThresholds
+from retrieval.index import FORMAT_VERSION, FaqIndex, build_index, load_index
 from retrieval.normalizer import Normalizer, NormalizerConfig
 
 
 def corpus_key(entries: list[FaqEntry], encoder: Encoder, normalizer: Normalizer, question_encoding: str) -> str:
     digest = hashlib.sha256()
-    digest.update(f"{encoder.model_id}|{normalizer.config.fingerprint}|{question_encoding}".encode())
+    digest.update(f"{FORMAT_VERSION}|{encoder.model_id}|{normalizer.config.fingerprint}|{question_encoding}".encode())
+    digest.update(repr((FusionWeights().to_dict(), TierThresholds().to_dict())).encode())
     for entry in entries:
         digest.update(f"{entry.faq_id}\x1f{entry.content_hash}\n".encode())
     return digest.hexdigest()[:20]

@@ -10,7 +10,8 @@ from bot.settings import resolve
 from retrieval.embedding_cache import EmbeddingCache
 from retrieval.encoders import Encoder, load_encoder
 from retrieval.faq import load_faq_paths
-from retrieval.index import build_index, read_manifest
+from retrieval.fusion import FusionWeights, TierThresholds
+from retrieval.index import FORMAT_VERSION, build_index, read_manifest
 from retrieval.normalizer import Normalizer
 
 
@@ -42,7 +43,10 @@ def build_audience(
         manifest = read_manifest(out)
         model_id = encoder.model_id if encoder else _spec_model_id(settings["ENCODER"])
         if (
-            manifest.entry_hashes == {e.faq_id: e.content_hash for e in entries}
+            manifest.format_version == FORMAT_VERSION
+            and manifest.fusion == FusionWeights().to_dict()
+            and manifest.tiers == TierThresholds().to_dict()
+            and manifest.entry_hashes == {e.faq_id: e.content_hash for e in entries}
             and manifest.normalizer_fingerprint == normalizer.config.fingerprint
             and model_id in (None, manifest.model_id)
         ):

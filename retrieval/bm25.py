@@ -1,4 +1,4 @@
-"""BM25 over pre-normalised tokens (bm25s, Lucene variant), plus query-term coverage."""
+"""BM25 over pre-normalised tokens (bm25s, Lucene variant), plus per-document query-term coverage."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ class Bm25Index:
             raise ImportError("pip install bm25s") from None
         self.size = len(corpus_tokens)
         self._retriever = None
-        df = Counter(token for doc in corpus_tokens for token in set(doc))
+        self._doc_sets = [frozenset(doc) for doc in corpus_tokens]
+        df = Counter(token for doc in self._doc_sets for token in doc)
         self._idf = {t: self.idf(n) for t, n in df.items()}
         if self.size and df:
             self._retriever = bm25s.BM25(k1=k1, b=b, method="lucene")
@@ -36,15 +37,12 @@ class Bm25Index:
             return np.zeros(self.size, np.float32)
         return np.asarray(self._retriever.get_scores(known), dtype=np.float32)
 
-    def coverage(self, query_tokens: list[str]) -> float:
-        """IDF-weighted share of the query's tokens that occur in the corpus at all.
-
-        A query whose rarest words are unknown to this corpus (テレワーク asked of the
-        resident FAQ) gets a low coverage, so a lone common word cannot make a match.
-        """
-        if not query_tokens:
-            return 0.0
+    def doc_coverage(self, query_tokens: list[str], doc_ids) -> np.ndarray:
+        """IDF-weighted share of the query's tokens found in each given document."""
         unseen = self.idf(1)
-        total = sum(self._idf.get(t, unseen) for t in query_tokens)
-        known = sum(self._idf[t] for t in query_tokens if t in self._idf)
-        return known / total if total > 0 else 0.0
+        weights = {t: self._idf.get(t, unseen) for t in set(query_tokens)}
+        total = sum(weights.values())
+        if total <= 0:
+            return np.zeros(len(doc_ids), np.float32)
+        return np.asarray([sum(w for t, w in weights.items() if t in self._doc_sets[int(d)]) / total
+                           for d in doc_ids], dtype=np.float32)

@@ -1,12 +1,15 @@
 """Score fusion and confidence tiers: pure functions over numpy arrays.
 
 Signals per candidate FAQ: ``q`` (best cosine of the query to the question or an
-alternative question), ``a`` (best cosine to an answer passage) and ``b`` (BM25
-over normalised tokens, scaled to [0, 1] by the query's best BM25 score).
+alternative question), ``a`` (best cosine to an answer passage), ``b`` (BM25
+over normalised tokens, scaled to [0, 1] by the query's best BM25 score) and ``c``
+(IDF-weighted share of the query's words found in the FAQ: an absolute measure,
+unlike ``b``, so a lone common word cannot make a confident match).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -16,9 +19,12 @@ ANSWER, SUGGEST, UNKNOWN = "answer", "suggest", "unknown"
 
 @dataclass(frozen=True)
 class FusionWeights:
+    """Tuned on the dev splits only by ``bench/tune.py`` (see docs/quality.md)."""
+
     question: float = 0.55
-    answer: float = 0.20
-    bm25: float = 0.25
+    answer: float = 0.35
+    bm25: float = 0.05
+    coverage: float = 0.05
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -26,14 +32,45 @@ class FusionWeights:
 
 @dataclass(frozen=True)
 class TierThresholds:
-    """``answer`` needs a fused score ≥ ``answer`` and a lead ≥ ``margin`` over the runner-up."""
+    """When to answer, suggest (もしかして) or admit not knowing.
 
-    answer: float = 0.80
-    margin: float = 0.03
-    suggest: float = 0.72
+    ``unknown`` when the out-of-scope model (a logistic regression over
+    :func:`confidence_features`, fitted on the resident dev split by
+    ``bench/tune.py``) says so, or when the best score is below ``suggest``;
+    ``answer`` needs a fused score ≥ ``answer`` and a lead ≥ ``margin`` over the
+    runner-up; anything else is ``suggest``.
+    """
+
+    answer: float = 0.8525
+    margin: float = 0.005
+    suggest: float = 0.0
+    oos_coef: tuple[float, ...] = (-4.1512, -1.0878, -5.4022, -2.8815, -7.1709, -4.8876)
+    oos_intercept: float = 26.5197
+    oos_threshold: float = 0.51
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return asdict(self) | {"oos_coef": list(self.oos_coef)}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TierThresholds:
+        return cls(**(data | {"oos_coef": tuple(data.get("oos_coef", ()))}))
+
+    def out_of_scope_probability(self, features: list[float]) -> float | None:
+        if not self.oos_coef or len(features) != len(self.oos_coef):
+            return None
+        z = self.oos_intercept + sum(w * x for w, x in zip(self.oos_coef, features, strict=True))
+        return 1.0 / (1.0 + math.exp(-z))
+
+
+def confidence_features(scores: list[float], q: float, a: float, coverage: float, query_chars: int) -> list[float]:
+    """Features of a ranked result used to tell in-scope from out-of-scope questions.
+
+    The best fused score and its lead, the top hit's question and answer cosines and
+    word coverage, and the query's length (short queries carry little evidence).
+    """
+    top = scores[0] if scores else 0.0
+    lead = top - scores[1] if len(scores) > 1 else top
+    return [top, lead, q, a, coverage, math.log1p(query_chars)]
 
 
 def scale_bm25(scores: np.ndarray) -> np.ndarray:
@@ -43,13 +80,17 @@ def scale_bm25(scores: np.ndarray) -> np.ndarray:
     return (scores / top).astype(np.float32)
 
 
-def fuse(q: np.ndarray, a: np.ndarray, b_scaled: np.ndarray, weights: FusionWeights) -> np.ndarray:
-    return (weights.question * q + weights.answer * a + weights.bm25 * b_scaled).astype(np.float32)
+def fuse(q: np.ndarray, a: np.ndarray, b_scaled: np.ndarray, c: np.ndarray, weights: FusionWeights) -> np.ndarray:
+    return (weights.question * q + weights.answer * a + weights.bm25 * b_scaled
+            + weights.coverage * c).astype(np.float32)
 
 
-def answer_tier(scores: list[float], thresholds: TierThresholds) -> str:
-    """Tier for a ranked score list (best first)."""
+def answer_tier(scores: list[float], thresholds: TierThresholds, features: list[float] | None = None) -> str:
+    """Tier for a ranked score list (best first) and the top hit's confidence features."""
     if not scores:
+        return UNKNOWN
+    p_oos = thresholds.out_of_scope_probability(features) if features else None
+    if p_oos is not None and p_oos >= thresholds.oos_threshold:
         return UNKNOWN
     top = scores[0]
     lead = top - scores[1] if len(scores) > 1 else top

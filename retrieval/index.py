@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -23,12 +24,20 @@ from retrieval.dense import DenseStore
 from retrieval.embedding_cache import EmbeddingCache
 from retrieval.encoders import Encoder
 from retrieval.faq import FaqEntry
-from retrieval.fusion import FusionWeights, TierThresholds, answer_tier, fuse, scale_bm25
-from retrieval.normalizer import Normalizer, NormalizerConfig
+from retrieval.fusion import (
+    FusionWeights,
+    TierThresholds,
+    answer_tier,
+    confidence_features,
+    fuse,
+    scale_bm25,
+)
+from retrieval.normalizer import Normalizer, NormalizerConfig, bigrams, kana_share
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 CHUNK_CHARS = 400
 CANDIDATES = 64
+KANA_QUERY = 0.8  # share of kana letters from which a query is also matched by reading
 
 
 class IndexMismatchError(RuntimeError):
@@ -68,6 +77,16 @@ class SearchHit:
     department: str
     category: str
     signals: dict
+
+
+class Signals(NamedTuple):
+    """Per-candidate fusion inputs, aligned with ``candidates`` (entry positions)."""
+
+    candidates: np.ndarray
+    q: np.ndarray
+    a: np.ndarray
+    b: np.ndarray
+    c: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -111,17 +130,18 @@ def _units(entries: Sequence[FaqEntry]) -> tuple[list[int], list[str], list[str]
 class FaqIndex:
     """A loaded index: answers :meth:`search` with fused scores and a tier."""
 
-    def __init__(self, manifest, entries, owners, fields, dense, bm25, encoder, normalizer):
+    def __init__(self, manifest, entries, owners, fields, dense, bm25, reading, encoder, normalizer):
         self.manifest: IndexManifest = manifest
         self.entries: list[FaqEntry] = entries
         self._owners = np.asarray(owners, dtype=np.int64)
         self._is_question = np.asarray([f == "q" for f in fields])
         self._dense: DenseStore = dense
         self._bm25: Bm25Index = bm25
+        self._reading: Bm25Index = reading
         self._encoder = encoder
         self._normalizer = normalizer
         self.weights = FusionWeights(**manifest.fusion)
-        self.thresholds = TierThresholds(**manifest.tiers)
+        self.thresholds = TierThresholds.from_dict(manifest.tiers)
         self._by_id = {e.faq_id: e for e in entries}
 
     def __len__(self) -> int:
@@ -133,31 +153,61 @@ class FaqIndex:
     def search(self, query: str, k: int = 5, weights: FusionWeights | None = None) -> SearchResult:
         """Top ``k`` FAQ hits for ``query`` with a confidence tier (``weights`` overrides the manifest's)."""
         started = time.perf_counter()
+        signals = self.signals(query)
+        hits = self.rank(signals, weights or self.weights, max(k, 2))
+        tier = self.tier(hits, query)
+        hits = hits[:k]
+        return SearchResult(query, tier, hits, time.perf_counter() - started)
+
+    def signals(self, query: str) -> Signals:
+        """Every fusion signal for the candidate FAQs of ``query`` (dense and lexical candidates)."""
         text = self._normalizer.text(query)
         if not text or not self.entries:
-            return SearchResult(query, "unknown", [], time.perf_counter() - started)
+            empty = np.zeros(0, np.float32)
+            return Signals(np.zeros(0, np.int64), empty, empty, empty, empty)
         qvec = self._encoder.encode_queries([text])[0]
         tokens = self._normalizer.tokens(text)
         bm25 = self._bm25.scores(tokens)
         unit_ids, _ = self._dense.search(qvec, min(CANDIDATES * 4, self._dense.size))
         candidates = set(self._owners[unit_ids].tolist())
         candidates |= set(np.argsort(-bm25)[:CANDIDATES].tolist()) if bm25.any() else set()
+        reading = None
+        if kana_share(text) >= KANA_QUERY:
+            grams = bigrams(self._normalizer.kana_reading(text))
+            reading = self._reading.scores(grams)
+            candidates |= set(np.argsort(-reading)[:CANDIDATES].tolist()) if reading.any() else set()
         cand = np.fromiter(sorted(candidates), dtype=np.int64)
         q, a = self._dense_signals(qvec, cand)
-        b = scale_bm25(bm25)[cand] * self._bm25.coverage(tokens)
-        fused = fuse(q, a, b, weights or self.weights)
-        order = np.argsort(-fused)[:k]
+        b = scale_bm25(bm25)[cand]
+        c = self._bm25.doc_coverage(tokens, cand)
+        if reading is not None:
+            b = np.maximum(b, scale_bm25(reading)[cand])
+            c = np.maximum(c, self._reading.doc_coverage(grams, cand))
+        return Signals(cand, q, a, b, c)
+
+    def tier(self, hits: list[SearchHit], query: str, thresholds: TierThresholds | None = None) -> str:
+        """answer / suggest / unknown for ``hits`` (ranked, at least two when available) of ``query``."""
+        if not hits:
+            return "unknown"
+        scores = [h.score for h in hits]
+        top = hits[0].signals
+        features = confidence_features(scores, top["q"], top["a"], top["coverage"], len(self._normalizer.text(query)))
+        return answer_tier(scores, thresholds or self.thresholds, features)
+
+    def rank(self, signals: Signals, weights: FusionWeights, k: int) -> list[SearchHit]:
+        fused = fuse(signals.q, signals.a, signals.b, signals.c, weights)
+        order = np.argsort(-fused, kind="stable")[:k]
         hits = []
         for j in order:
-            entry = self.entries[int(cand[j])]
+            entry = self.entries[int(signals.candidates[j])]
             hits.append(SearchHit(
                 faq_id=entry.faq_id, score=float(fused[j]), question=entry.question,
                 answer=entry.answer, url=entry.url, department=entry.department,
                 category=entry.category1,
-                signals={"q": float(q[j]), "a": float(a[j]), "bm25": float(b[j])},
+                signals={"q": float(signals.q[j]), "a": float(signals.a[j]), "bm25": float(signals.b[j]),
+                         "coverage": float(signals.c[j])},
             ))
-        tier = answer_tier([h.score for h in hits], self.thresholds)
-        return SearchResult(query, tier, hits, time.perf_counter() - started)
+        return hits
 
     def _dense_signals(self, qvec: np.ndarray, cand: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Best question-unit and answer-unit cosine for each candidate FAQ."""
@@ -219,6 +269,8 @@ def build_index(
     DenseStore.build(vectors).save(tmp / "vectors.faiss")
     tokens = [normalizer.tokens(" ".join((e.question, *e.alt_questions, e.answer))) for e in entries]
     (tmp / "tokens.json").write_text(json.dumps(tokens, ensure_ascii=False), encoding="utf-8")
+    readings = [[g for q in (e.question, *e.alt_questions) for g in bigrams(normalizer.reading(q))] for e in entries]
+    (tmp / "readings.json").write_text(json.dumps(readings, ensure_ascii=False), encoding="utf-8")
     (tmp / "units.json").write_text(json.dumps({"owners": owners, "fields": fields}), encoding="utf-8")
     with (tmp / "entries.jsonl").open("w", encoding="utf-8") as f:
         for entry in entries:
@@ -271,7 +323,8 @@ def load_index(index_dir: str | Path, encoder: Encoder, normalizer: Normalizer) 
     units = json.loads((index_dir / "units.json").read_text(encoding="utf-8"))
     dense = DenseStore.load(index_dir / "vectors.faiss")
     bm25 = Bm25Index(json.loads((index_dir / "tokens.json").read_text(encoding="utf-8")))
-    return FaqIndex(manifest, entries, units["owners"], units["fields"], dense, bm25, encoder, normalizer)
+    reading = Bm25Index(json.loads((index_dir / "readings.json").read_text(encoding="utf-8")))
+    return FaqIndex(manifest, entries, units["owners"], units["fields"], dense, bm25, reading, encoder, normalizer)
 
 
 def _rmtree(path: Path) -> None:

@@ -50,6 +50,23 @@ class NormalizerConfig:
         return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:16]
 
 
+_HIRAGANA = {code: code + 0x60 for code in range(ord("ぁ"), ord("ゖ") + 1)}
+
+
+def _is_kana(char: str) -> bool:
+    return "ぁ" <= char <= "ゖ" or "ァ" <= char <= "ヺ" or char == "ー"
+
+
+def kana_share(text: str) -> float:
+    """Share of kana among the letters of ``text`` (hiragana-only queries score 1.0)."""
+    letters = [c for c in text if c.isalnum()]
+    return sum(map(_is_kana, letters)) / len(letters) if letters else 0.0
+
+
+def bigrams(text: str) -> list[str]:
+    return [text[i:i + 2] for i in range(len(text) - 1)] or ([text] if text else [])
+
+
 class Normalizer:
     """Turns Japanese text into normalised content tokens for BM25."""
 
@@ -87,3 +104,14 @@ class Normalizer:
             if token:
                 out.append(token)
         return out
+
+    def reading(self, text: str) -> str:
+        """The reading (katakana) of a document text, from Sudachi."""
+        normalized = self.text(text)
+        return "".join(m.reading_form() for m in self._tokenizer.tokenize(normalized[:20000])
+                       if m.part_of_speech()[0] not in ("補助記号", "記号", "空白"))
+
+    @staticmethod
+    def kana_reading(text: str) -> str:
+        """A kana query as katakana, spaces and symbols dropped (no segmentation needed)."""
+        return "".join(c for c in text.translate(_HIRAGANA) if _is_kana(c))
