@@ -36,7 +36,9 @@ class TierThresholds:
 
     ``unknown`` when the out-of-scope model (a logistic regression over
     :func:`confidence_features`, fitted on the resident dev split by
-    ``bench/tune.py``) says so, or when the best score is below ``suggest``;
+    ``bench/tune.py``) says so — unless every query word occurs in the top FAQ,
+    which makes a terse query ambiguous rather than out of scope (``suggest``) —
+    or when the best score is below ``suggest``;
     ``answer`` needs a fused score ≥ ``answer`` and a lead ≥ ``margin`` over the
     runner-up; anything else is ``suggest``.
     """
@@ -60,6 +62,9 @@ class TierThresholds:
             return None
         z = self.oos_intercept + sum(w * x for w, x in zip(self.oos_coef, features, strict=True))
         return 1.0 / (1.0 + math.exp(-z))
+
+
+FEATURE_COVERAGE = 4  # position of the word coverage in confidence_features()
 
 
 def confidence_features(scores: list[float], q: float, a: float, coverage: float, query_chars: int) -> list[float]:
@@ -91,7 +96,10 @@ def answer_tier(scores: list[float], thresholds: TierThresholds, features: list[
         return UNKNOWN
     p_oos = thresholds.out_of_scope_probability(features) if features else None
     if p_oos is not None and p_oos >= thresholds.oos_threshold:
-        return UNKNOWN
+        # A terse query all of whose words are in the top FAQ (「ごみ」, 「住民票」) is
+        # ambiguous, not out of scope: offer candidates instead of giving up.
+        fully_covered = features[FEATURE_COVERAGE] >= 0.999
+        return SUGGEST if fully_covered else UNKNOWN
     top = scores[0]
     lead = top - scores[1] if len(scores) > 1 else top
     if top >= thresholds.answer and lead >= thresholds.margin:

@@ -82,7 +82,7 @@ def test_staff_metadata_selects_the_staff_index(registry):
 
 def test_suggest_offers_distinct_candidates(registry, monkeypatch):
     index = registry.get("resident")
-    monkeypatch.setattr(index, "thresholds", index.thresholds.__class__(answer=2.0, margin=0.0, suggest=-1.0))
+    monkeypatch.setattr(index, "thresholds", index.thresholds.__class__(answer=2.0, margin=0.0, suggest=-1.0, oos_coef=()))
     reply = run(ActionAnswerQuestion(), tracker("ごみ", {"audience": "resident"}))
     assert reply["tier"] == "suggest"
     assert 1 <= len(reply["buttons"]) <= 3
