@@ -5,6 +5,12 @@ message metadata set by the gateway, call :mod:`retrieval`, and turn results int
 messages. They never import the gateway (``bot``) or Rasa itself.
 """
 
+import os
+
 from actions.answer_question import ActionAnswerFaq, ActionAnswerQuestion
+from actions.context import warm_up
+
+if os.environ.get("CITYBOT_WARMUP") == "1":
+    warm_up()
 
 __all__ = ["ActionAnswerQuestion", "ActionAnswerFaq"]

@@ -83,12 +83,12 @@ def ask(question: str, audience: str, top_k: int) -> None:
     except (FileNotFoundError, IndexMismatchError) as exc:
         raise click.ClickException(str(exc)) from exc
     table = Table(title=f"{question}  →  tier: {result.tier}  ({result.seconds * 1000:.0f} ms)")
-    for column in ("#", "faq_id", "score", "q", "a", "bm25", "question", "url"):
+    for column in ("#", "faq_id", "score", "q", "a", "bm25", "cov", "question", "url"):
         table.add_column(column, overflow="fold")
     for rank, hit in enumerate(result.hits, 1):
         s = hit.signals
         table.add_row(str(rank), hit.faq_id, f"{hit.score:.3f}", f"{s['q']:.3f}", f"{s['a']:.3f}",
-                      f"{s['bm25']:.2f}", hit.question, hit.url)
+                      f"{s['bm25']:.2f}", f"{s['coverage']:.2f}", hit.question, hit.url)
     console.print(table)
 
 

@@ -148,7 +148,7 @@ def build_stack(settings: dict, model: Path, ports: Ports | None = None, log_dir
     actions = Component(
         "action server",
         [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "-p", str(ports.actions)],
-        f"http://127.0.0.1:{ports.actions}/health", python_env | {"SANIC_HOST": "127.0.0.1"},
+        f"http://127.0.0.1:{ports.actions}/health", python_env | {"SANIC_HOST": "127.0.0.1", "CITYBOT_WARMUP": "1"},
         log_dir / f"actions-{ports.actions}.log",
     )
     gateway = Component(

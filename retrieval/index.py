@@ -10,6 +10,7 @@ another encoder or normaliser configuration raises :class:`IndexMismatchError`.
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -241,7 +242,7 @@ def build_index(
     out_dir = Path(out_dir)
     tmp = out_dir.with_name(out_dir.name + ".tmp")
     if tmp.exists():
-        _rmtree(tmp)
+        shutil.rmtree(tmp)
     tmp.mkdir(parents=True)
     owners, fields, texts = _units(entries)
     cache = cache or EmbeddingCache(None)
@@ -288,11 +289,11 @@ def build_index(
     old = out_dir.with_name(out_dir.name + ".old")
     if out_dir.exists():
         if old.exists():
-            _rmtree(old)
+            shutil.rmtree(old)
         out_dir.rename(old)
     tmp.rename(out_dir)
     if old.exists():
-        _rmtree(old)
+        shutil.rmtree(old)
     return manifest
 
 
@@ -325,9 +326,3 @@ def load_index(index_dir: str | Path, encoder: Encoder, normalizer: Normalizer) 
     bm25 = Bm25Index(json.loads((index_dir / "tokens.json").read_text(encoding="utf-8")))
     reading = Bm25Index(json.loads((index_dir / "readings.json").read_text(encoding="utf-8")))
     return FaqIndex(manifest, entries, units["owners"], units["fields"], dense, bm25, reading, encoder, normalizer)
-
-
-def _rmtree(path: Path) -> None:
-    import shutil
-
-    shutil.rmtree(path)
