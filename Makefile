@@ -14,7 +14,7 @@ RASA_VENV := .venv-rasa
 export RASA_TELEMETRY_ENABLED := false
 export OMP_NUM_THREADS ?= 1
 
-.PHONY: help setup run test test-unit test-integration test-e2e lint validate index train screenshots browser clean lock
+.PHONY: help setup run test test-unit test-integration test-eval test-e2e lint validate index train screenshots browser clean lock
 
 help:
 	@echo "make run    — set up and start the bot on the sample data (http://127.0.0.1:8000/)"
@@ -69,6 +69,9 @@ test-unit: $(VENV)/.installed
 
 test-integration: setup
 	$(VENV)/bin/python -m pytest tests/integration -q
+
+test-eval: $(VENV)/.installed
+	$(VENV)/bin/python -m pytest tests/eval -q
 
 test-e2e: setup browser
 	$(VENV)/bin/python -m pytest tests/e2e -q
