@@ -38,7 +38,7 @@ from retrieval.index import build_index, load_index  # noqa: E402
 from retrieval.normalizer import Normalizer  # noqa: E402
 
 KOSODATE = REPO.parent / "shared" / "datasets" / "kosodate-faq" / "faq.csv"
-PREFIX = re.compile(r"^\[第\d+地区\]")  # after NFKC the full-width brackets are ASCII
+PREFIX = re.compile(r"\[第\d+地区\]")  # every copy tag (after NFKC the brackets are ASCII)
 QUERIES = ["粗大ごみはどうやって出せばいいですか", "マイナカードの暗証番号を忘れた", "母子手帳はどこでもらえる",
            "児童手当の申請方法", "図書館は何時まで", "明日の天気は？", "保育園に入りたい", "引っ越してきました"]
 
