@@ -18,7 +18,8 @@ import pytest
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = "/usr/bin/chromium"
+from tests.browser import CHROMIUM, LAUNCH_ARGS  # noqa: E402
+
 if not os.path.exists(CHROMIUM):
     pytest.skip(
         f"{CHROMIUM} missing (apt-get install -y chromium chromium-driver)",
@@ -30,15 +31,6 @@ from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
 ROOT = Path(__file__).resolve().parents[2]
 WIDGET_DIR = ROOT / "web_widget"
 HARNESS = Path(__file__).resolve().parent / "widget_harness.html"
-LAUNCH_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 SCRIPT_TAG = '<script src="/widget/widget.js" data-endpoint="/api" defer></script>'
 
 LAUNCHER = "チャットで質問する"

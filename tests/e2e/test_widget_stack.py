@@ -9,17 +9,15 @@ import pytest
 
 from bot.settings import REPO_ROOT
 from retrieval.faq import load_faq_paths
+from tests.browser import CHROMIUM, LAUNCH_ARGS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
-CHROMIUM = "/usr/bin/chromium"
 if not os.path.exists(CHROMIUM):
     pytest.skip(f"{CHROMIUM} missing (apt-get install -y chromium chromium-driver)", allow_module_level=True)
 
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
-LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-               "--disable-component-update", "--no-first-run", "--disable-sync"]
 ARTIFACTS = Path(os.environ.get("CITYBOT_SCREENSHOTS") or REPO_ROOT / "test-artifacts")
 
 
