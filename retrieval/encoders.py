@@ -67,7 +67,9 @@ class SentenceTransformerEncoder:
         except ImportError:
             raise ImportError("pip install sentence-transformers torch==2.13.0") from None
         self._model = SentenceTransformer(model_dir, device="cpu")
-        self.model_id = f"st:{os.path.basename(os.path.normpath(model_dir))}"
+        path = os.path.normpath(os.path.abspath(model_dir))
+        # parent/name: model directories are often all called "model"
+        self.model_id = f"st:{os.path.basename(os.path.dirname(path))}/{os.path.basename(path)}"
         self.dim = int(self._model.get_sentence_embedding_dimension())
         self.query_prefix, self.passage_prefix = query_prefix, passage_prefix
 
