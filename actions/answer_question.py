@@ -1,6 +1,7 @@
-"""Answering questions from the FAQ: free text (search) and a chosen candidate (by id).
+"""Answering questions from the FAQ — or, when no FAQ is confident, from a confident
+passage of the crawled city homepage — and answering a chosen candidate by id.
 
-Every reply is one ``custom`` message ``{"text", "tier", "faq_id"?, "link"?, "buttons"?}``
+Every reply is one ``custom`` message ``{"text", "tier", "faq_id"? | "page_id"?, "link"?, "buttons"?}``
 so the gateway receives the answer in one piece (Rasa's REST channel would split
 plain text at blank lines). A failure becomes a polite response, never a traceback.
 """
@@ -18,9 +19,11 @@ from actions import context
 from actions.context import audience_of, response_text
 from retrieval.fusion import ANSWER, SUGGEST
 from retrieval.index import FaqIndex, SearchHit
+from retrieval.pages import PAGE_PREFIX, snippet
 
 log = logging.getLogger(__name__)
 MAX_CANDIDATES = 3
+PAGE = "page"
 
 
 def _answer_message(entry_id: str, text: str, url: str, title: str, score: float | None) -> dict:
@@ -53,6 +56,23 @@ def _suggest_message(domain: dict, hits: list[SearchHit]) -> dict:
     }
 
 
+def _page_message(domain: dict, hit: SearchHit) -> dict:
+    """A confident homepage passage: page title, a short snippet and the link."""
+    title = hit.question.split(" > ")[0]
+    text = response_text(domain, "utter_page").format(title=title, snippet=snippet(hit.answer))
+    return {"text": text, "tier": PAGE, "page_id": hit.faq_id.removeprefix(PAGE_PREFIX),
+            "link": {"url": hit.url, "title": title}, "score": round(hit.score, 4)}
+
+
+def _confident_page(audience: str, query: str) -> SearchHit | None:
+    """The best passage of the audience's crawled pages, if that index exists and is confident."""
+    registry = context.registry()
+    if not registry.has(audience, "pages"):
+        return None
+    result = registry.get(audience, "pages").search(query, k=3)
+    return result.hits[0] if result.tier == ANSWER else None
+
+
 class ActionAnswerQuestion(Action):
     def name(self) -> str:
         return "action_answer_question"
@@ -60,9 +80,12 @@ class ActionAnswerQuestion(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
         audience = audience_of(tracker)
         query = (tracker.latest_message or {}).get("text") or ""
+        page = None
         try:
             index: FaqIndex = context.registry().get(audience)
             result = index.search(query, k=5)
+            if result.tier != ANSWER:  # a confident FAQ always wins; otherwise try the homepage
+                page = _confident_page(audience, query)
         except Exception:
             log.exception("search failed for audience %s", audience)
             dispatcher.utter_message(json_message={"text": response_text(domain, "utter_error"), "tier": "error"})
@@ -70,6 +93,8 @@ class ActionAnswerQuestion(Action):
         if result.tier == ANSWER:
             top = result.hits[0]
             message = _answer_message(top.faq_id, top.answer, top.url, top.question, top.score)
+        elif page is not None:
+            message = _page_message(domain, page)
         elif result.tier == SUGGEST:
             message = _suggest_message(domain, result.hits)
         else:

@@ -56,7 +56,7 @@ def to_widget_messages(replies: list[dict[str, Any]]) -> tuple[list[dict[str, An
         if not isinstance(text, str) or not text:
             continue
         message: dict[str, Any] = {"text": text}
-        for key in ("tier", "faq_id"):
+        for key in ("tier", "faq_id", "page_id"):
             if isinstance(body.get(key), str):
                 message[key] = body[key]
         link = body.get("link")

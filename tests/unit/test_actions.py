@@ -20,6 +20,7 @@ STAFF_FAQ = """faq_id,question,answer,url
 S-1,庁内LANのパスワードを忘れました。,情報政策課のヘルプデスク（内線）に連絡してください。,https://intra.city.example.jp/lan.html
 """
 DOMAIN = {"responses": {
+    "utter_page": [{"text": "ホームページの「{title}」に、次のように掲載されています。\n「{snippet}」"}],
     "utter_unknown": [{"text": "申し訳ありません。見つかりませんでした。"}],
     "utter_suggest": [{"text": "もしかして、次のご質問でしょうか。"}],
     "utter_error": [{"text": "ただいま回答を準備できませんでした。"}],
@@ -103,3 +104,43 @@ def test_search_failure_is_a_polite_reply(monkeypatch, tmp_path, fake_encoder):
     monkeypatch.setattr(context, "registry", lambda: IndexRegistry(tmp_path / "missing", encoder=fake_encoder))
     reply = run(ActionAnswerQuestion(), tracker("粗大ごみ", {"audience": "resident"}))
     assert reply["tier"] == "error" and "準備できません" in reply["text"]
+
+
+class _Passage:
+    def __init__(self, passage_id, page_title, heading, text, url):
+        self.passage_id, self.page_title, self.heading, self.text, self.url = passage_id, page_title, heading, text, url
+        self.category, self.updated_at = "くらし", "2026-04-01"
+
+
+@pytest.fixture
+def with_pages(registry, fake_encoder):
+    from retrieval.fusion import TierThresholds
+    from retrieval.pages import passage_entries
+
+    passages = [
+        _Passage("p1", "市営住宅の入居者募集", "募集の時期", "市営住宅の入居者は毎年5月と11月に募集します。申込書は住宅課で配布します。",
+                 "https://www.city.example.jp/kurashi/jutaku.html"),
+        _Passage("p2", "水道の使用開始", "届け出", "水道の使用を始めるときは水道局へ連絡してください。",
+                 "https://www.city.example.jp/kurashi/suido.html"),
+    ]
+    lexical_tiers = TierThresholds(answer=0.3, margin=0.0, suggest=0.1, oos_coef=())
+    build_index(passage_entries(passages), registry.root / "resident-pages", fake_encoder, registry.normalizer,
+                tiers=lexical_tiers)
+    return registry
+
+
+def test_confident_page_passage_answers_when_no_faq_is_confident(with_pages):
+    reply = run(ActionAnswerQuestion(), tracker("市営住宅の入居者募集の時期は", {"audience": "resident"}))
+    assert reply["tier"] == "page" and reply["page_id"] == "p1"
+    assert reply["link"] == {"url": "https://www.city.example.jp/kurashi/jutaku.html", "title": "市営住宅の入居者募集"}
+    assert "市営住宅の入居者募集" in reply["text"] and "毎年5月と11月" in reply["text"]
+
+
+def test_confident_faq_keeps_priority_over_pages(with_pages):
+    reply = run(ActionAnswerQuestion(), tracker("粗大ごみはどうやって出せばいいですか。", {"audience": "resident"}))
+    assert reply["tier"] == "answer" and reply["faq_id"] == "R-1"
+
+
+def test_resident_pages_never_answer_staff_and_vice_versa(with_pages):
+    reply = run(ActionAnswerQuestion(), tracker("市営住宅の入居者募集の時期は", {"audience": "staff"}))
+    assert reply.get("page_id") is None  # staff has no page index here; resident pages are not theirs

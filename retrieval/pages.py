@@ -1,0 +1,48 @@
+"""Crawled homepage passages as searchable entries, and the snippet shown to a resident.
+
+A passage becomes an entry whose "question" is its heading path (「ページ名 > 見出し」)
+and whose "answer" is its text, so pages go through exactly the FAQ pipeline
+(normaliser, encoder, BM25, fusion) into their own index per audience.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Protocol
+
+from retrieval.faq import FaqEntry
+
+PAGE_PREFIX = "page:"
+SNIPPET_CHARS = 120
+
+
+class Passage(Protocol):
+    passage_id: str
+    url: str
+    page_title: str
+    heading: str
+    text: str
+    category: str
+    updated_at: str
+
+
+def passage_entries(passages: Iterable[Passage]) -> list[FaqEntry]:
+    entries = []
+    for p in passages:
+        if not p.text.strip():
+            continue
+        title = p.page_title if not p.heading or p.heading == p.page_title else f"{p.page_title} > {p.heading}"
+        entries.append(FaqEntry(
+            faq_id=PAGE_PREFIX + p.passage_id, question=title, answer=p.text.strip(), url=p.url,
+            category1=p.category or "", updated_at=p.updated_at or "",
+        ))
+    return entries
+
+
+def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
+    """The start of a passage, cut at a sentence end when one is near the limit."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text.rfind("。", 0, limit)
+    return text[: cut + 1] if cut >= limit // 2 else text[:limit] + "…"
