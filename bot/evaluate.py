@@ -46,13 +46,17 @@ def cached_index(entries: list[FaqEntry], settings: dict, encoder: Encoder, norm
 
 
 def run_eval(index: FaqIndex, eval_set: EvalSet, top_k: int = 10, trec_out: Path | None = None,
-             weights: FusionWeights | None = None) -> dict:
+             weights: FusionWeights | None = None, by_url: bool = False) -> dict:
+    """Search every query; ``by_url`` judges pages: hits collapse to their URL, best first."""
     runs, tiers, top_ids, seconds = {}, {}, {}, []
     for qid, text in eval_set.queries.items():
-        result = index.search(text, k=top_k, weights=weights)
-        runs[qid] = [(h.faq_id, h.score) for h in result.hits]
+        result = index.search(text, k=top_k * (5 if by_url else 1), weights=weights)
+        hits = [(h.url if by_url else h.faq_id, h.score) for h in result.hits]
+        if by_url:
+            hits = _first_per_doc(hits)[:top_k]
+        runs[qid] = hits
         tiers[qid] = result.tier
-        top_ids[qid] = result.hits[0].faq_id if result.hits else None
+        top_ids[qid] = hits[0][0] if hits else None
         seconds.append(result.seconds)
     if trec_out:
         write_trec(trec_out, runs)
@@ -65,6 +69,16 @@ def run_eval(index: FaqIndex, eval_set: EvalSet, top_k: int = 10, trec_out: Path
         "model_id": index.manifest.model_id,
         "normalizer": index.manifest.normalizer_fingerprint,
     }
+
+
+def _first_per_doc(hits: list[tuple[str, float]]) -> list[tuple[str, float]]:
+    seen: set[str] = set()
+    out = []
+    for doc, score in hits:
+        if doc not in seen:
+            seen.add(doc)
+            out.append((doc, score))
+    return out
 
 
 ABLATIONS: dict[str, dict] = {

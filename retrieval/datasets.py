@@ -69,3 +69,24 @@ def write_trec(path: str | Path, runs: dict[str, list[tuple[str, float]]], tag: 
         for qid, hits in runs.items():
             for rank, (doc, score) in enumerate(hits, 1):
                 f.write(f"{qid} Q0 {doc} {rank} {score:.6f} {tag}\n")
+
+
+def load_page_query_jsonl(path: str | Path, entries: list[FaqEntry]) -> EvalSet:
+    """Page questions: {"query", "urls": [...]} or {"query", "out_of_scope": true}.
+
+    Relevance is judged per page (URL), so runs must be ranked lists of URLs.
+    """
+    known = {entry.url for entry in entries}
+    queries, qrels, oos = {}, {}, set()
+    for number, row in enumerate(_jsonl(Path(path)), 1):
+        qid = f"q{number:04d}"
+        queries[qid] = row["query"]
+        if row.get("out_of_scope"):
+            oos.add(qid)
+            qrels[qid] = {}
+            continue
+        missing = [u for u in row["urls"] if u not in known]
+        if missing:
+            raise ValueError(f"{path}:{number}: no crawled passage for {missing}")
+        qrels[qid] = {u: 1 for u in row["urls"]}
+    return EvalSet(queries, qrels, oos)
