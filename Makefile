@@ -56,6 +56,11 @@ train: setup
 run: setup
 	$(VENV)/bin/citybot run
 
+# Serve sample_site/ on 127.0.0.1 and crawl it into var/pages/resident.sqlite (+ dead-link CSV).
+.PHONY: crawl-sample
+crawl-sample: setup
+	$(VENV)/bin/citybot crawl --sample
+
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check retrieval actions bot tests bench
 	$(VENV)/bin/lint-imports

@@ -197,6 +197,75 @@ def nlu_train(force: bool) -> None:
     train_model(_settings(), force)
 
 
+# --- crawl -----------------------------------------------------------------
+
+@main.command("crawl")
+@click.argument("start_url", required=False)
+@click.option("--sample", is_flag=True,
+              help="Serve sample_site/ with the gateway app on 127.0.0.1 (free port), crawl it with delay 0, "
+                   "then stop the server. Only in this loopback sample mode is the site's robots.txt "
+                   "Crawl-delay deliberately overridden (it is our own local fixture); pages are recorded "
+                   "under SITE_ORIGIN.")
+@click.option("--max-pages", type=click.IntRange(1), default=500, show_default=True,
+              help="Stop after this many URLs.")
+@click.option("--allow", "allow", multiple=True, metavar="PREFIX",
+              help="URL prefix (or /path/) the crawler may fetch; repeatable. Default: the start URL's directory.")
+@click.option("--delay", type=click.FloatRange(0), default=1.0, show_default=True,
+              help="Seconds between two requests to a host; a larger robots.txt Crawl-delay always wins.")
+@click.option("--audience", type=AUDIENCE_CHOICE, default="resident", show_default=True,
+              help="Whose page store to write: var/pages/<audience>.sqlite.")
+@click.option("--concurrency", type=click.IntRange(1, 16), default=2, show_default=True,
+              help="Worker threads (still one request at a time per host).")
+@click.pass_context
+def crawl_cmd(ctx: click.Context, start_url: str | None, sample: bool, max_pages: int, allow: tuple[str, ...],
+              delay: float, audience: str, concurrency: int) -> None:
+    """Crawl the city homepage into the page store and write the dead-link report (CSV).
+
+    Obeys robots.txt, stays under the allowed prefixes, re-extracts only changed pages and
+    removes pages that are gone; an interrupted crawl resumes when run again.
+    """
+    from contextlib import nullcontext
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot.crawling import run_crawl, sample_config, serve_sample_site
+    from retrieval.crawler import CrawlConfig, CrawlConfigError, CrawlError
+
+    if sample == bool(start_url):
+        raise click.UsageError("give either START_URL or --sample")
+    settings = _settings()
+    options = {"max_pages": max_pages, "audience": audience, "concurrency": concurrency, "allow": allow}
+    explicit_delay = ctx.get_parameter_source("delay") is not click.core.ParameterSource.DEFAULT
+    columns = (TextColumn(f"[bold]crawl {audience}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("{task.fields[rate]:5.1f} pages/s"), TimeElapsedColumn(),
+               TextColumn("{task.fields[url]}", style="dim", markup=False))
+    try:
+        with (serve_sample_site(settings) if sample else nullcontext(None)) as origin:
+            if sample:
+                config = sample_config(settings, origin, **options, **({"delay": delay} if explicit_delay else {}))
+            else:
+                config = CrawlConfig(start_url, delay=delay, **options)
+            with Progress(*columns, console=console, transient=True) as bar:
+                task = bar.add_task("crawl", total=None, rate=0.0, url="")
+
+                def progress(event) -> None:
+                    url = event.url if len(event.url) <= 60 else "…" + event.url[-59:]
+                    bar.update(task, completed=event.done, total=max(event.known, event.done),
+                               rate=event.pages_per_s, url=url)
+
+                outcome = run_crawl(settings, config, progress)
+    except (CrawlConfigError, CrawlError, SQLAlchemyError, OSError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    except KeyboardInterrupt:
+        console.print("crawl interrupted — run the same command again to resume it")
+        sys.exit(130)
+    report = outcome.report
+    state = "" if report.complete else " (stopped at --max-pages)"
+    console.print(f"crawl {audience}: {report.summary()}{state}", soft_wrap=True, markup=False)
+    console.print(f"  pages → {outcome.store_path}; dead-link report → {outcome.dead_links_path}",
+                  soft_wrap=True, markup=False)
+
+
 # --- serve / run -----------------------------------------------------------
 
 @main.command()
