@@ -42,20 +42,26 @@ def index() -> None:
 
 
 def build_indexes(settings: dict, audiences: list[str], force: bool = False) -> None:
-    from bot.indexing import build_audience
+    """FAQ index of each audience, and its page index when its homepage was crawled."""
+    from bot.indexing import build_audience, build_pages
     from retrieval.faq import FaqFormatError
 
     for audience in audiences:
-        with Progress(TextColumn(f"[bold]{audience}[/] embedding"), BarColumn(), MofNCompleteColumn(),
-                      TimeElapsedColumn(), console=console, transient=True) as bar:
-            task = bar.add_task("embed", total=None)
-            try:
-                report = build_audience(settings, audience, force=force,
-                                        progress=lambda done, total, task=task: bar.update(task, completed=done, total=total))
-            except (FaqFormatError, FileNotFoundError) as exc:
-                raise click.ClickException(str(exc)) from exc
-        state = "up to date" if report.skipped else f"built in {report.seconds:.1f} s"
-        console.print(f"index {audience}: {report.entries} entries, {state} → {report.path}")
+        for kind, build in (("faq", build_audience), ("pages", build_pages)):
+            label = audience if kind == "faq" else f"{audience} pages"
+            with Progress(TextColumn(f"[bold]{label}[/] embedding"), BarColumn(), MofNCompleteColumn(),
+                          TimeElapsedColumn(), console=console, transient=True) as bar:
+                task = bar.add_task("embed", total=None)
+                try:
+                    report = build(settings, audience, force=force,
+                                   progress=lambda done, total, task=task: bar.update(task, completed=done, total=total))
+                except (FaqFormatError, FileNotFoundError) as exc:
+                    raise click.ClickException(str(exc)) from exc
+            if report is None:
+                continue  # this audience's homepage was not crawled
+            state = "up to date" if report.skipped else f"built in {report.seconds:.1f} s"
+            unit = "entries" if kind == "faq" else "passages"
+            console.print(f"index {label}: {report.entries} {unit}, {state} → {report.path}")
 
 
 @index.command("build")
@@ -73,23 +79,27 @@ def index_build(audience: str, force: bool) -> None:
 @click.option("--audience", type=AUDIENCE_CHOICE, default="resident", show_default=True)
 @click.option("-k", "--top-k", default=5, show_default=True)
 def ask(question: str, audience: str, top_k: int) -> None:
-    """Search the index directly (no Rasa) and print the top hits with scores and links."""
+    """Search the FAQ (and the crawled homepage, if any) directly, without Rasa: top hits, scores, links."""
     from retrieval.index import IndexMismatchError
     from retrieval.registry import IndexRegistry
 
     settings = _settings()
-    try:
-        result = IndexRegistry(resolve(settings["INDEX_ROOT"]), settings["ENCODER"]).get(audience).search(question, top_k)
-    except (FileNotFoundError, IndexMismatchError) as exc:
-        raise click.ClickException(str(exc)) from exc
-    table = Table(title=f"{question}  →  tier: {result.tier}  ({result.seconds * 1000:.0f} ms)")
-    for column in ("#", "faq_id", "score", "q", "a", "bm25", "cov", "question", "url"):
-        table.add_column(column, overflow="fold")
-    for rank, hit in enumerate(result.hits, 1):
-        s = hit.signals
-        table.add_row(str(rank), hit.faq_id, f"{hit.score:.3f}", f"{s['q']:.3f}", f"{s['a']:.3f}",
-                      f"{s['bm25']:.2f}", f"{s['coverage']:.2f}", hit.question, hit.url)
-    console.print(table)
+    registry = IndexRegistry(resolve(settings["INDEX_ROOT"]), settings["ENCODER"])
+    kinds = ["faq"] + (["pages"] if registry.has(audience, "pages") else [])
+    for kind in kinds:
+        try:
+            result = registry.get(audience, kind).search(question, top_k)
+        except (FileNotFoundError, IndexMismatchError) as exc:
+            raise click.ClickException(str(exc)) from exc
+        label = "FAQ" if kind == "faq" else "homepage passages"
+        table = Table(title=f"{label}: {question}  →  tier: {result.tier}  ({result.seconds * 1000:.0f} ms)")
+        for column in ("#", "id", "score", "q", "a", "bm25", "cov", "question / page > heading", "url"):
+            table.add_column(column, overflow="fold")
+        for rank, hit in enumerate(result.hits, 1):
+            s = hit.signals
+            table.add_row(str(rank), hit.faq_id, f"{hit.score:.3f}", f"{s['q']:.3f}", f"{s['a']:.3f}",
+                          f"{s['bm25']:.2f}", f"{s['coverage']:.2f}", hit.question, hit.url)
+        console.print(table)
 
 
 # --- eval ------------------------------------------------------------------
@@ -97,29 +107,37 @@ def ask(question: str, audience: str, top_k: int) -> None:
 @main.command("eval")
 @click.option("--beir", "beir_dir", type=click.Path(exists=True, file_okay=False), help="BEIR directory.")
 @click.option("--faq", "faq_path", type=click.Path(exists=True), help="FAQ CSV (or directory) for --queries.")
+@click.option("--pages", "pages_audience", type=AUDIENCE_CHOICE,
+              help="Search this audience's crawled homepage (citybot crawl) for --queries; judged per page URL.")
 @click.option("--queries", "queries_path", type=click.Path(exists=True, dir_okay=False), help="Our JSONL query set.")
 @click.option("--trec-out", type=click.Path(dir_okay=False), help="Write a TREC run file.")
 @click.option("--top-k", default=10, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--ablation", is_flag=True, help="Also compare BM25 only / dense only / no synonyms / production.")
-def eval_cmd(beir_dir, faq_path, queries_path, trec_out, top_k, as_json, ablation) -> None:
-    """Measure answer quality on a labelled query set (BEIR layout or our JSONL)."""
+def eval_cmd(beir_dir, faq_path, pages_audience, queries_path, trec_out, top_k, as_json, ablation) -> None:
+    """Measure answer quality on a labelled query set (BEIR layout, or our JSONL against the FAQ or pages)."""
     import json as jsonlib
 
     from bot.evaluate import ablation as run_ablation
     from bot.evaluate import cached_index, run_eval
-    from retrieval.datasets import load_beir, load_query_jsonl
+    from retrieval.datasets import load_beir, load_page_query_jsonl, load_query_jsonl
     from retrieval.encoders import load_encoder
     from retrieval.faq import FaqFormatError, load_faq_paths
 
     settings = _settings()
+    sources = [bool(beir_dir), bool(faq_path), bool(pages_audience)]
+    if sum(sources) != 1 or bool(queries_path) == bool(beir_dir):
+        raise click.UsageError("use either --beir DIR, or --faq CSV / --pages AUDIENCE with --queries JSONL")
     try:
-        if beir_dir and not (faq_path or queries_path):
+        if beir_dir:
             entries, eval_set = load_beir(beir_dir)
-        elif faq_path and queries_path and not beir_dir:
+        elif faq_path:
             entries, eval_set = load_faq_paths([faq_path]), load_query_jsonl(queries_path)
         else:
-            raise click.UsageError("use either --beir DIR or --faq CSV --queries JSONL")
+            from bot.crawling import crawled_entries
+
+            entries = crawled_entries(settings, pages_audience)
+            eval_set = load_page_query_jsonl(queries_path, entries)
     except (FaqFormatError, ValueError, KeyError, FileNotFoundError) as exc:
         raise click.ClickException(str(exc)) from exc
     encoder = load_encoder(settings["ENCODER"])
@@ -128,9 +146,9 @@ def eval_cmd(beir_dir, faq_path, queries_path, trec_out, top_k, as_json, ablatio
         task = bar.add_task("embed", total=None)
         index = cached_index(entries, settings, encoder,
                              progress=lambda done, total: bar.update(task, completed=done, total=total))
-    report = run_eval(index, eval_set, top_k=top_k, trec_out=trec_out)
+    report = run_eval(index, eval_set, top_k=top_k, trec_out=trec_out, by_url=bool(pages_audience))
     if ablation:
-        report["ablation"] = run_ablation(entries, eval_set, settings, encoder)
+        report["ablation"] = run_ablation(entries, eval_set, settings, encoder, by_url=bool(pages_audience))
     if as_json:
         click.echo(jsonlib.dumps(report, ensure_ascii=False))
         return

@@ -109,3 +109,17 @@ def sample_config(settings: dict, origin: str, **options) -> CrawlConfig:
     values = {"delay": 0.0} | options
     return CrawlConfig(start_url=origin + "/", respect_crawl_delay=False,
                        public_origin=settings["SITE_ORIGIN"] or None, **values)
+
+
+def crawled_entries(settings: dict, audience: str) -> list:
+    """The audience's crawled passages as index entries (see :mod:`retrieval.pages`)."""
+    from retrieval.pages import passage_entries
+
+    path = store_path(settings, audience)
+    if not path.exists():
+        raise FileNotFoundError(f"no crawled pages for {audience} at {path} (run: citybot crawl)")
+    store = PageStore(path)
+    try:
+        return passage_entries(store.passages())
+    finally:
+        store.close()

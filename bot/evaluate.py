@@ -90,12 +90,13 @@ ABLATIONS: dict[str, dict] = {
 }
 
 
-def ablation(entries: list[FaqEntry], eval_set: EvalSet, settings: dict, encoder: Encoder) -> dict[str, dict]:
+def ablation(entries: list[FaqEntry], eval_set: EvalSet, settings: dict, encoder: Encoder,
+             by_url: bool = False) -> dict[str, dict]:
     """The production pipeline with one part changed at a time (same queries, same corpus)."""
     out = {}
     for name, change in ABLATIONS.items():
         normalizer = Normalizer(NormalizerConfig(synonyms=change.get("synonyms", True)))
         index = cached_index(entries, settings, encoder, normalizer,
                              question_encoding=change.get("question_encoding", "query"))
-        out[name] = run_eval(index, eval_set, weights=change.get("weights"))
+        out[name] = run_eval(index, eval_set, weights=change.get("weights"), by_url=by_url)
     return out

@@ -73,10 +73,6 @@ def _spec_model_id(spec: str) -> str | None:
     return None
 
 
-def pages_store_path(settings: dict, audience: str) -> Path:
-    return resolve(settings["PAGES_DIR"]) / f"{audience}.sqlite"
-
-
 def build_pages(
     settings: dict,
     audience: str,
@@ -85,12 +81,10 @@ def build_pages(
     progress: Callable[[int, int], None] | None = None,
 ) -> BuildReport | None:
     """Index the crawled passages of ``audience`` (None when nothing was crawled yet)."""
-    from retrieval.crawler import PageStore
-    from retrieval.pages import passage_entries
+    from bot.crawling import crawled_entries, store_path
 
-    store_path = pages_store_path(settings, audience)
-    if not store_path.exists():
+    if not store_path(settings, audience).exists():
         return None
-    entries = passage_entries(PageStore(store_path).passages())
+    entries = crawled_entries(settings, audience)
     out = resolve(settings["INDEX_ROOT"]) / f"{audience}-pages"
     return _build(settings, entries, out, audience, encoder, force, progress)
