@@ -305,11 +305,16 @@ def _interrupt(signum, frame) -> None:
 @click.option("--rasa-port", default=5005, show_default=True)
 @click.option("--actions-port", default=5055, show_default=True)
 def run(gateway_port: int, rasa_port: int, actions_port: int) -> None:
-    """Build indexes, train if needed, start Rasa + action server + gateway; Ctrl-C stops all."""
+    """Crawl the sample homepage once, build indexes, train if needed, start everything; Ctrl-C stops all."""
+    from bot.crawling import ensure_sample_crawl
     from bot.launcher import LaunchError, Ports, build_stack
 
     settings = _settings()
     started = time.monotonic()
+    with console.status("crawling the sample homepage …"):
+        crawled = ensure_sample_crawl(settings)
+    if crawled:
+        console.print(f"sample homepage: {crawled.report.summary()}")
     build_indexes(settings, ["resident", "staff"])
     model = train_model(settings)
     stack = build_stack(settings, model, Ports(rasa_port, actions_port, gateway_port))

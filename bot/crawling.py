@@ -123,3 +123,11 @@ def crawled_entries(settings: dict, audience: str) -> list:
         return passage_entries(store.passages())
     finally:
         store.close()
+
+
+def ensure_sample_crawl(settings: dict) -> CrawlOutcome | None:
+    """For the demo: crawl the sample homepage once if the sample site is on and nothing was crawled."""
+    if not settings["SAMPLE_SITE_DIR"] or store_path(settings, "resident").exists():
+        return None
+    with serve_sample_site(settings) as origin:
+        return run_crawl(settings, sample_config(settings, origin))

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 import requests
 
-from bot.indexing import build_audience
+from bot.crawling import ensure_sample_crawl
+from bot.indexing import build_audience, build_pages
 from bot.launcher import Ports, Stack, build_stack
 from bot.nlu_data import generate
 from bot.settings import load_settings
@@ -46,8 +47,10 @@ class LiveStack:
 
 def start_live_stack(log_dir) -> LiveStack:
     settings = load_settings()
+    ensure_sample_crawl(settings)
     for audience in ("resident", "staff"):
         build_audience(settings, audience)
+        build_pages(settings, audience)
     generate(settings)
     model, _ = train(settings)
     ports = Ports(rasa=free_port(), actions=free_port(), gateway=free_port())

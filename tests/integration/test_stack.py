@@ -120,3 +120,17 @@ def test_rasa_and_action_server_listen_on_loopback_only(live_stack):
         addresses = _listening_addresses(port)
         assert addresses, f"nothing listens on {port}"
         assert addresses <= loopback, (port, addresses)
+
+
+def test_page_only_question_is_answered_from_the_crawled_homepage(live_stack):
+    (message,) = live_stack.chat(live_stack.session(), "市営住宅の入居者募集はいつありますか")
+    assert message["tier"] == "page", message
+    assert message["link"]["url"] == "/kurashi/jutaku.html"
+    assert "市営住宅" in message["text"]
+    page = requests.get(live_stack.url + message["link"]["url"], timeout=5)
+    assert page.status_code == 200
+
+
+def test_confident_faq_still_wins_over_pages(live_stack):
+    (message,) = live_stack.chat(live_stack.session(), "マイナンバーカードの暗証番号を忘れてしまった")
+    assert message["tier"] == "answer" and message["faq_id"].startswith("R-")
