@@ -121,10 +121,10 @@ def _units(entries: Sequence[FaqEntry]) -> tuple[list[int], list[str], list[str]
     """Text units to embed: each question / alt question ("q") and answer chunk ("a")."""
     owners, fields, texts = [], [], []
     for i, entry in enumerate(entries):
-        for question in dict.fromkeys((entry.question, *entry.alt_questions)):
+        for question in dict.fromkeys(q for q in (entry.question, *entry.alt_questions) if q.strip()):
             owners.append(i), fields.append("q"), texts.append(question)
         for chunk in _chunks(entry.answer):
-            owners.append(i), fields.append("a"), texts.append(f"{entry.question}\n{chunk}")
+            owners.append(i), fields.append("a"), texts.append(f"{entry.question}\n{chunk}".strip())
     return owners, fields, texts
 
 
@@ -221,7 +221,10 @@ class FaqIndex:
         isq = self._is_question[unit_idx]
         np.maximum.at(q, pos[isq], sims[isq])
         np.maximum.at(a, pos[~isq], sims[~isq])
+        # an entry without a question (a BEIR corpus with empty titles) or without an answer
+        # is judged by the field it has
         a = np.where(a < -0.5, q, a)
+        q = np.where(q < -0.5, a, q)
         return q, a
 
 

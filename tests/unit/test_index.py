@@ -133,3 +133,16 @@ def test_registry_keeps_audiences_apart_and_keeps_last_good(tmp_path, tiny_csv, 
     import os
     os.utime(tmp_path / "resident" / "manifest.json", ns=(1, 1))
     assert len(registry.get("resident")) == 3
+
+
+def test_entries_without_question_or_answer_are_judged_by_the_field_they_have(tmp_path, fake_encoder):
+    from retrieval.faq import FaqEntry
+
+    entries = [FaqEntry("t1", "", "粗大ごみは事前申込制です。クリーンセンターに申し込んでください。"),
+               FaqEntry("t2", "図書館の開館時間は", ""),
+               FaqEntry("t3", "住民票の写しの取り方", "市民課の窓口で取得できます。")]
+    build_index(entries, tmp_path / "i", fake_encoder, Normalizer())
+    index = load_index(tmp_path / "i", fake_encoder, Normalizer())
+    hit = index.search("粗大ごみは事前申込制です").hits[0]
+    assert hit.faq_id == "t1" and hit.signals["q"] == hit.signals["a"] > 0
+    assert index.search("図書館の開館時間は").hits[0].faq_id == "t2"
