@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,26 +50,23 @@ def load_beir(directory: str | Path) -> tuple[list[FaqEntry], EvalSet]:
     return corpus, EvalSet(evaluated, {q: qrels[q] for q in evaluated})
 
 
-def load_query_jsonl(path: str | Path) -> EvalSet:
-    """Our format: {"query", "faq_ids": [...]} or {"query", "out_of_scope": true}; ids are q0001…"""
+def _labelled_jsonl(path: Path, relevant: Callable[[dict, int], dict[str, int]]) -> EvalSet:
+    """Rows {"query", …labels} or {"query", "out_of_scope": true}; query ids are q0001…"""
     queries, qrels, oos = {}, {}, set()
-    for number, row in enumerate(_jsonl(Path(path)), 1):
+    for number, row in enumerate(_jsonl(path), 1):
         qid = f"q{number:04d}"
         queries[qid] = row["query"]
         if row.get("out_of_scope"):
             oos.add(qid)
             qrels[qid] = {}
         else:
-            qrels[qid] = {str(i): 1 for i in row["faq_ids"]}
+            qrels[qid] = relevant(row, number)
     return EvalSet(queries, qrels, oos)
 
 
-def write_trec(path: str | Path, runs: dict[str, list[tuple[str, float]]], tag: str = "citybot") -> None:
-    """Standard TREC run file: ``qid Q0 docid rank score tag``."""
-    with Path(path).open("w", encoding="utf-8") as f:
-        for qid, hits in runs.items():
-            for rank, (doc, score) in enumerate(hits, 1):
-                f.write(f"{qid} Q0 {doc} {rank} {score:.6f} {tag}\n")
+def load_query_jsonl(path: str | Path) -> EvalSet:
+    """Our FAQ format: {"query", "faq_ids": [...]} or {"query", "out_of_scope": true}."""
+    return _labelled_jsonl(Path(path), lambda row, _: {str(i): 1 for i in row["faq_ids"]})
 
 
 def load_page_query_jsonl(path: str | Path, entries: list[FaqEntry]) -> EvalSet:
@@ -77,16 +75,19 @@ def load_page_query_jsonl(path: str | Path, entries: list[FaqEntry]) -> EvalSet:
     Relevance is judged per page (URL), so runs must be ranked lists of URLs.
     """
     known = {entry.url for entry in entries}
-    queries, qrels, oos = {}, {}, set()
-    for number, row in enumerate(_jsonl(Path(path)), 1):
-        qid = f"q{number:04d}"
-        queries[qid] = row["query"]
-        if row.get("out_of_scope"):
-            oos.add(qid)
-            qrels[qid] = {}
-            continue
+
+    def relevant(row: dict, number: int) -> dict[str, int]:
         missing = [u for u in row["urls"] if u not in known]
         if missing:
             raise ValueError(f"{path}:{number}: no crawled passage for {missing}")
-        qrels[qid] = {u: 1 for u in row["urls"]}
-    return EvalSet(queries, qrels, oos)
+        return {u: 1 for u in row["urls"]}
+
+    return _labelled_jsonl(Path(path), relevant)
+
+
+def write_trec(path: str | Path, runs: dict[str, list[tuple[str, float]]], tag: str = "citybot") -> None:
+    """Standard TREC run file: ``qid Q0 docid rank score tag``."""
+    with Path(path).open("w", encoding="utf-8") as f:
+        for qid, hits in runs.items():
+            for rank, (doc, score) in enumerate(hits, 1):
+                f.write(f"{qid} Q0 {doc} {rank} {score:.6f} {tag}\n")

@@ -8,32 +8,24 @@ and whose "answer" is its text, so pages go through exactly the FAQ pipeline
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Protocol
+from typing import TYPE_CHECKING
 
 from retrieval.faq import FaqEntry
+
+if TYPE_CHECKING:
+    from retrieval.crawler import PagePassage
 
 PAGE_PREFIX = "page:"
 SNIPPET_CHARS = 120
 
 
-class Passage(Protocol):
-    passage_id: str
-    url: str
-    page_title: str
-    heading: str
-    text: str
-    category: str
-    updated_at: str
-
-
-def passage_entries(passages: Iterable[Passage]) -> list[FaqEntry]:
+def passage_entries(passages: Iterable[PagePassage]) -> list[FaqEntry]:
     entries = []
     for p in passages:
         if not p.text.strip():
             continue
-        title = p.page_title if not p.heading or p.heading == p.page_title else f"{p.page_title} > {p.heading}"
         entries.append(FaqEntry(
-            faq_id=PAGE_PREFIX + p.passage_id, question=title, answer=p.text.strip(), url=p.url,
+            faq_id=PAGE_PREFIX + p.passage_id, question=p.title, answer=p.text.strip(), url=p.url,
             category1=p.category or "", updated_at=p.updated_at or "",
         ))
     return entries

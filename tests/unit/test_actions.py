@@ -106,10 +106,10 @@ def test_search_failure_is_a_polite_reply(monkeypatch, tmp_path, fake_encoder):
     assert reply["tier"] == "error" and "準備できません" in reply["text"]
 
 
-class _Passage:
-    def __init__(self, passage_id, page_title, heading, text, url):
-        self.passage_id, self.page_title, self.heading, self.text, self.url = passage_id, page_title, heading, text, url
-        self.category, self.updated_at = "くらし", "2026-04-01"
+def _Passage(passage_id, page_title, heading, text, url):  # noqa: N802 - reads like the dataclass it builds
+    from retrieval.crawler import PagePassage
+
+    return PagePassage(passage_id, url, page_title, heading, text, "くらし", "2026-04-01")
 
 
 @pytest.fixture

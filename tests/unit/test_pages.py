@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
+from retrieval.crawler import PagePassage
 from retrieval.pages import PAGE_PREFIX, passage_entries, snippet
 
 
 def passage(**kw):
     base = dict(passage_id="x1", url="https://www.city.example.jp/a.html", page_title="市営住宅", heading="募集",
                 text="本文です。", category="くらし", updated_at="2026-04-01")
-    return SimpleNamespace(**(base | kw))
+    return PagePassage(**(base | kw))
 
 
 def test_passages_become_entries():
@@ -18,8 +17,8 @@ def test_passages_become_entries():
     assert entry.faq_id == PAGE_PREFIX + "x1"
     assert entry.question == "市営住宅 > 募集" and entry.answer == "本文です。"
     assert entry.url.endswith("a.html") and entry.category1 == "くらし"
-    (same,) = passage_entries([passage(heading="市営住宅")])
-    assert same.question == "市営住宅"
+    (lead,) = passage_entries([passage(heading="")])
+    assert lead.question == "市営住宅"
 
 
 def test_snippet_cuts_at_a_sentence_end_near_the_limit():
