@@ -3,7 +3,8 @@
     .venv/bin/python bench/tune.py
 
 Grid-searches the fusion weights (question / answer / BM25 / coverage, step 0.05)
-for the best mean MRR@10 over the dev splits of our labelled sets, then, on the
+for the best mean MRR@10 over the dev splits of our labelled sets, then the share
+of the learned query→answer signal (retrieval/adapter.py) mixed in, then, on the
 resident dev split: fits the out-of-scope logistic model on the top hit's
 confidence features, picks its threshold to balance (out-of-scope → unknown) with
 (in-scope → answer|suggest), and picks the lowest ``answer`` threshold whose answer
@@ -52,21 +53,33 @@ def main() -> None:
     step = np.round(np.arange(0, 1.0001, 0.05), 2)
     grid = [FusionWeights(float(q), float(a), float(b), round(1 - q - a - b, 2))
             for q, a, b in itertools.product(step, repeat=3) if q + a + b <= 1.0001]
-    scored = []
-    for weights in grid:
-        per_set = {}
-        for name, (index, eval_set, signals) in loaded.items():
-            runs = {q: [h.faq_id for h in index.rank(signals[q], weights, 10)]
-                    for q in eval_set.queries if q not in eval_set.out_of_scope}
-            per_set[name] = ranking_metrics(runs, eval_set.qrels)["mrr@10"]
-        scored.append((float(np.mean(list(per_set.values()))), weights, per_set))
+    scored = [(*mean_mrr(loaded, weights), weights) for weights in grid]
+    scored = [(mean, weights, per_set) for mean, per_set, weights in scored]
     scored.sort(key=lambda s: -s[0])
-    best_mrr, best, per_set = scored[0]
+    best_mrr, base, per_set = scored[0]
+    # second stage: how much of the learned query→answer signal to mix in
+    mixes = []
+    for share in np.round(np.arange(0, 0.81, 0.1), 2):
+        weights = FusionWeights(*(round(float(x) * (1 - share), 4) for x in
+                                  (base.question, base.answer, base.bm25, base.coverage)), learned=float(share))
+        mixes.append((mean_mrr(loaded, weights)[0], weights, mean_mrr(loaded, weights)[1]))
+    mixes.sort(key=lambda s: -s[0])
+    best_mrr, best, per_set = mixes[0]
     report = {"weights": best.to_dict(), "dev_mrr@10": per_set, "mean": round(best_mrr, 4),
-              "top5": [(round(s, 4), w.to_dict()) for s, w, _ in scored[:5]]}
+              "base_top5": [(round(s, 4), w.to_dict()) for s, w, _ in scored[:5]],
+              "learned_share": [(round(s, 4), w.learned) for s, w, _ in sorted(mixes, key=lambda m: m[1].learned)]}
     if "resident" in loaded:
         report["tiers"] = tune_tiers(*loaded["resident"], best)
     print(json.dumps(report, ensure_ascii=False, indent=2))
+
+
+def mean_mrr(loaded: dict, weights: FusionWeights) -> tuple[float, dict]:
+    per_set = {}
+    for name, (index, eval_set, signals) in loaded.items():
+        runs = {q: [h.faq_id for h in index.rank(signals[q], weights, 10)]
+                for q in eval_set.queries if q not in eval_set.out_of_scope}
+        per_set[name] = ranking_metrics(runs, eval_set.qrels)["mrr@10"]
+    return float(np.mean(list(per_set.values()))), per_set
 
 
 def tune_tiers(index, eval_set, signals, weights: FusionWeights) -> dict:

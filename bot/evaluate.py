@@ -84,6 +84,8 @@ def _first_per_doc(hits: list[tuple[str, float]]) -> list[tuple[str, float]]:
 ABLATIONS: dict[str, dict] = {
     "BM25 only": {"weights": FusionWeights(question=0.0, answer=0.0, bm25=1.0)},
     "dense only (question + answer)": {"weights": FusionWeights(question=0.7, answer=0.3, bm25=0.0)},
+    "hybrid without the learned query→answer map": {
+        "weights": FusionWeights(question=0.55, answer=0.35, bm25=0.05, coverage=0.05, learned=0.0)},
     "hybrid, questions as passages": {"question_encoding": "passage"},
     "hybrid, no synonym table": {"synonyms": False},
     "hybrid + synonyms (production)": {},

@@ -4,7 +4,9 @@ Signals per candidate FAQ: ``q`` (best cosine of the query to the question or an
 alternative question), ``a`` (best cosine to an answer passage), ``b`` (BM25
 over normalised tokens, scaled to [0, 1] by the query's best BM25 score) and ``c``
 (IDF-weighted share of the query's words found in the FAQ: an absolute measure,
-unlike ``b``, so a lone common word cannot make a confident match).
+unlike ``b``, so a lone common word cannot make a confident match) and ``l`` (the
+query mapped through a question→answer map fitted on the corpus itself, compared
+with the answer: :mod:`retrieval.adapter`).
 """
 
 from __future__ import annotations
@@ -21,10 +23,11 @@ ANSWER, SUGGEST, UNKNOWN = "answer", "suggest", "unknown"
 class FusionWeights:
     """Tuned on the dev splits only by ``bench/tune.py`` (see docs/quality.md)."""
 
-    question: float = 0.55
-    answer: float = 0.35
-    bm25: float = 0.05
-    coverage: float = 0.05
+    question: float = 0.275
+    answer: float = 0.175
+    bm25: float = 0.025
+    coverage: float = 0.025
+    learned: float = 0.5
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -43,12 +46,12 @@ class TierThresholds:
     runner-up; anything else is ``suggest``.
     """
 
-    answer: float = 0.8525
+    answer: float = 0.8875
     margin: float = 0.005
     suggest: float = 0.0
-    oos_coef: tuple[float, ...] = (-4.1512, -1.0878, -5.4022, -2.8815, -7.1709, -4.8876)
-    oos_intercept: float = 26.5197
-    oos_threshold: float = 0.51
+    oos_coef: tuple[float, ...] = (-2.8979, -0.6313, -4.3214, -2.2535, -7.3164, -5.291)
+    oos_intercept: float = 24.7546
+    oos_threshold: float = 0.49
 
     def to_dict(self) -> dict:
         return asdict(self) | {"oos_coef": list(self.oos_coef)}
@@ -85,9 +88,10 @@ def scale_bm25(scores: np.ndarray) -> np.ndarray:
     return (scores / top).astype(np.float32)
 
 
-def fuse(q: np.ndarray, a: np.ndarray, b_scaled: np.ndarray, c: np.ndarray, weights: FusionWeights) -> np.ndarray:
-    return (weights.question * q + weights.answer * a + weights.bm25 * b_scaled
-            + weights.coverage * c).astype(np.float32)
+def fuse(signals, weights: FusionWeights) -> np.ndarray:
+    """Weighted sum of the per-candidate signals (``retrieval.index.Signals``)."""
+    return (weights.question * signals.q + weights.answer * signals.a + weights.bm25 * signals.b
+            + weights.coverage * signals.c + weights.learned * signals.l).astype(np.float32)
 
 
 def answer_tier(scores: list[float], thresholds: TierThresholds, features: list[float] | None = None) -> str:

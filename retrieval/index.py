@@ -20,6 +20,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from retrieval.adapter import AnswerMap
 from retrieval.bm25 import Bm25Index
 from retrieval.dense import DenseStore
 from retrieval.embedding_cache import EmbeddingCache
@@ -88,6 +89,7 @@ class Signals(NamedTuple):
     a: np.ndarray
     b: np.ndarray
     c: np.ndarray
+    l: np.ndarray  # noqa: E741 - the learned query→answer signal (retrieval.adapter)
 
 
 @dataclass(frozen=True)
@@ -144,6 +146,8 @@ class FaqIndex:
         self.weights = FusionWeights(**manifest.fusion)
         self.thresholds = TierThresholds.from_dict(manifest.tiers)
         self._by_id = {e.faq_id: e for e in entries}
+        self._answer_map = AnswerMap(dense.vectors(np.arange(dense.size)), self._owners, self._is_question,
+                                     len(entries)) if entries else None
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -165,7 +169,7 @@ class FaqIndex:
         text = self._normalizer.text(query)
         if not text or not self.entries:
             empty = np.zeros(0, np.float32)
-            return Signals(np.zeros(0, np.int64), empty, empty, empty, empty)
+            return Signals(np.zeros(0, np.int64), empty, empty, empty, empty, empty)
         qvec = self._encoder.encode_queries([text])[0]
         tokens = self._normalizer.tokens(text)
         bm25 = self._bm25.scores(tokens)
@@ -184,7 +188,7 @@ class FaqIndex:
         if reading is not None:
             b = np.maximum(b, scale_bm25(reading)[cand])
             c = np.maximum(c, self._reading.doc_coverage(grams, cand))
-        return Signals(cand, q, a, b, c)
+        return Signals(cand, q, a, b, c, self._answer_map.scores(qvec, cand))
 
     def tier(self, hits: list[SearchHit], query: str, thresholds: TierThresholds | None = None) -> str:
         """answer / suggest / unknown for ``hits`` (ranked, at least two when available) of ``query``."""
@@ -196,7 +200,7 @@ class FaqIndex:
         return answer_tier(scores, thresholds or self.thresholds, features)
 
     def rank(self, signals: Signals, weights: FusionWeights, k: int) -> list[SearchHit]:
-        fused = fuse(signals.q, signals.a, signals.b, signals.c, weights)
+        fused = fuse(signals, weights)
         order = np.argsort(-fused, kind="stable")[:k]
         hits = []
         for j in order:
@@ -206,7 +210,7 @@ class FaqIndex:
                 answer=entry.answer, url=entry.url, department=entry.department,
                 category=entry.category1,
                 signals={"q": float(signals.q[j]), "a": float(signals.a[j]), "bm25": float(signals.b[j]),
-                         "coverage": float(signals.c[j])},
+                         "coverage": float(signals.c[j]), "learned": float(signals.l[j])},
             ))
         return hits
 
