@@ -19,7 +19,7 @@ from actions import context
 from actions.context import audience_of, response_text
 from retrieval.fusion import ANSWER, SUGGEST
 from retrieval.index import FaqIndex, SearchHit
-from retrieval.pages import PAGE_PREFIX, snippet
+from retrieval.pages import PAGE_PREFIX, first_hit_per_page, snippet
 
 log = logging.getLogger(__name__)
 MAX_CANDIDATES = 3
@@ -69,8 +69,11 @@ def _confident_page(audience: str, query: str) -> SearchHit | None:
     registry = context.registry()
     if not registry.has(audience, "pages"):
         return None
-    result = registry.get(audience, "pages").search(query, k=3)
-    return result.hits[0] if result.tier == ANSWER else None
+    index = registry.get(audience, "pages")
+    pages = first_hit_per_page(index.search(query, k=10).hits)
+    # the lead that makes an answer confident is over the best *other page*, not over
+    # another passage of the same page
+    return pages[0] if pages and index.tier(pages, query) == ANSWER else None
 
 
 class ActionAnswerQuestion(Action):

@@ -19,6 +19,7 @@ from retrieval.faq import FaqEntry
 from retrieval.fusion import FusionWeights, TierThresholds
 from retrieval.index import FORMAT_VERSION, FaqIndex, build_index, load_index
 from retrieval.normalizer import Normalizer, NormalizerConfig
+from retrieval.pages import first_hit_per_page
 
 
 def corpus_key(entries: list[FaqEntry], encoder: Encoder, normalizer: Normalizer, question_encoding: str) -> str:
@@ -51,11 +52,15 @@ def run_eval(index: FaqIndex, eval_set: EvalSet, top_k: int = 10, trec_out: Path
     runs, tiers, top_ids, seconds = {}, {}, {}, []
     for qid, text in eval_set.queries.items():
         result = index.search(text, k=top_k * (5 if by_url else 1), weights=weights)
-        hits = [(h.url if by_url else h.faq_id, h.score) for h in result.hits]
-        if by_url:
-            hits = _first_per_doc(hits)[:top_k]
+        tier = result.tier
+        if by_url:  # judged per page: the best passage of each page, tier against other pages
+            pages = first_hit_per_page(result.hits)[:top_k]
+            hits = [(h.url, h.score) for h in pages]
+            tier = index.tier(pages, text) if pages else "unknown"
+        else:
+            hits = [(h.faq_id, h.score) for h in result.hits]
         runs[qid] = hits
-        tiers[qid] = result.tier
+        tiers[qid] = tier
         top_ids[qid] = hits[0][0] if hits else None
         seconds.append(result.seconds)
     if trec_out:
@@ -69,16 +74,6 @@ def run_eval(index: FaqIndex, eval_set: EvalSet, top_k: int = 10, trec_out: Path
         "model_id": index.manifest.model_id,
         "normalizer": index.manifest.normalizer_fingerprint,
     }
-
-
-def _first_per_doc(hits: list[tuple[str, float]]) -> list[tuple[str, float]]:
-    seen: set[str] = set()
-    out = []
-    for doc, score in hits:
-        if doc not in seen:
-            seen.add(doc)
-            out.append((doc, score))
-    return out
 
 
 ABLATIONS: dict[str, dict] = {

@@ -14,6 +14,7 @@ from retrieval.faq import FaqEntry
 
 if TYPE_CHECKING:
     from retrieval.crawler import PagePassage
+    from retrieval.index import SearchHit
 
 PAGE_PREFIX = "page:"
 SNIPPET_CHARS = 120
@@ -38,3 +39,14 @@ def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
         return text
     cut = text.rfind("。", 0, limit)
     return text[: cut + 1] if cut >= limit // 2 else text[:limit] + "…"
+
+
+def first_hit_per_page(hits: list[SearchHit]) -> list[SearchHit]:
+    """Ranked passages → the best passage of each page (URL), in rank order."""
+    seen: set[str] = set()
+    out = []
+    for hit in hits:
+        if hit.url not in seen:
+            seen.add(hit.url)
+            out.append(hit)
+    return out

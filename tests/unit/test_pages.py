@@ -27,3 +27,15 @@ def test_snippet_cuts_at_a_sentence_end_near_the_limit():
     assert cut.endswith("。") and len(cut) <= 40
     assert snippet("短い文。") == "短い文。"
     assert snippet("あ" * 200, limit=50) == "あ" * 50 + "…"
+
+
+def test_first_hit_per_page_keeps_rank_order():
+    from retrieval.pages import first_hit_per_page
+
+    hits = [SimpleHit("a.html", 0.9), SimpleHit("a.html", 0.89), SimpleHit("b.html", 0.8), SimpleHit("a.html", 0.7)]
+    assert [(h.url, h.score) for h in first_hit_per_page(hits)] == [("a.html", 0.9), ("b.html", 0.8)]
+
+
+class SimpleHit:
+    def __init__(self, url, score):
+        self.url, self.score = url, score
