@@ -52,7 +52,6 @@ def _suggest_message(domain: dict, hits: list[SearchHit]) -> dict:
         "text": response_text(domain, "utter_suggest"),
         "tier": SUGGEST,
         "buttons": buttons,
-        "candidates": [b["payload"] for b in buttons],
     }
 
 

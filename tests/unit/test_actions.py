@@ -141,6 +141,17 @@ def test_confident_faq_keeps_priority_over_pages(with_pages):
     assert reply["tier"] == "answer" and reply["faq_id"] == "R-1"
 
 
-def test_resident_pages_never_answer_staff_and_vice_versa(with_pages):
-    reply = run(ActionAnswerQuestion(), tracker("市営住宅の入居者募集の時期は", {"audience": "staff"}))
-    assert reply.get("page_id") is None  # staff has no page index here; resident pages are not theirs
+def test_resident_pages_never_answer_staff_and_vice_versa(with_pages, fake_encoder):
+    from retrieval.fusion import TierThresholds
+    from retrieval.pages import passage_entries
+
+    intranet = [_Passage("s1", "庁内LANの接続申請", "申請方法", "庁内LANへの端末接続は情報政策課へ申請します。",
+                         "https://intra.city.example.jp/lan.html")]
+    build_index(passage_entries(intranet), with_pages.root / "staff-pages", fake_encoder, with_pages.normalizer,
+                audience="staff", tiers=TierThresholds(answer=0.3, margin=0.0, suggest=0.1, oos_coef=()))
+    staff = run(ActionAnswerQuestion(), tracker("市営住宅の入居者募集の時期は", {"audience": "staff"}))
+    assert staff.get("page_id") != "p1"  # a resident page is not in the staff corpus
+    staff = run(ActionAnswerQuestion(), tracker("庁内LANの接続申請の申請方法", {"audience": "staff"}))
+    assert staff.get("page_id") == "s1"
+    resident = run(ActionAnswerQuestion(), tracker("庁内LANの接続申請の申請方法", {"audience": "resident"}))
+    assert resident.get("page_id") != "s1" and "intra.city.example.jp" not in str(resident)
