@@ -66,8 +66,7 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/lint-imports
 
 validate: setup
-	$(VENV)/bin/citybot nlu generate
-	PYTHONPATH=$(CURDIR) $(RASA_VENV)/bin/rasa data validate --data data/nlu data/rules data/stories
+	$(VENV)/bin/citybot nlu validate
 
 test-unit: $(VENV)/.installed
 	$(VENV)/bin/python -m pytest tests/unit -q

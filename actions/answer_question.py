@@ -1,66 +1,80 @@
 """Answering questions from the FAQ — or, when no FAQ is confident, from a confident
-passage of the crawled city homepage — and answering a chosen candidate by id.
+passage of the crawled city homepage — answering a candidate chosen from もしかして
+by its id, and 「どれにも当てはまらない」.
 
-Every reply is one ``custom`` message ``{"text", "tier", "faq_id"? | "page_id"?, "link"?, "buttons"?}``
-so the gateway receives the answer in one piece (Rasa's REST channel would split
-plain text at blank lines). A failure becomes a polite response, never a traceback.
+Answers set the conversation topic (slot ``topic``) and reset the failure count;
+「分かりません」 and 「どれにも当てはまらない」 raise it, and from the second failure in a
+row the reply hands over to a person (contact with office hours). A failure inside
+retrieval becomes a polite response, never a traceback.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-from typing import Any
 
 from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import context
-from actions.context import audience_of, response_text
+from actions.contact import contact_text
+from actions.context import audience_of, response_text, text_of
+from actions.replies import button, feedback_buttons, link, send
+from retrieval.faq import FaqEntry
 from retrieval.fusion import ANSWER, SUGGEST
-from retrieval.index import FaqIndex, SearchHit
+from retrieval.index import SearchHit
 from retrieval.pages import PAGE_PREFIX, first_hit_per_page, snippet
 
 log = logging.getLogger(__name__)
 MAX_CANDIDATES = 3
 PAGE = "page"
+HANDOFF_AFTER = 2  # failures in a row before the bot offers a person
 
 
-def _answer_message(entry_id: str, text: str, url: str, title: str, score: float | None) -> dict:
-    message: dict[str, Any] = {"text": text, "tier": ANSWER, "faq_id": entry_id}
-    if url:
-        message["link"] = {"url": url, "title": title}
-    if score is not None:
-        message["score"] = round(score, 4)
-    return message
+def send_faq(dispatcher: CollectingDispatcher, tracker: Tracker, entry: FaqEntry,
+             score: float | None = None) -> list:
+    ref = f"faq:{entry.faq_id}"
+    send(dispatcher, tracker, entry.answer, ANSWER, link=link(entry.url, entry.question),
+         buttons=feedback_buttons(ref), faq_id=entry.faq_id, ref=ref,
+         score=round(score, 4) if score is not None else None)
+    return [SlotSet("topic", ref), SlotSet("failures", 0.0)]
 
 
-def choose_payload(faq_id: str) -> str:
-    return "/choose_faq" + json.dumps({"faq_id": faq_id}, ensure_ascii=False)
-
-
-def _suggest_message(domain: dict, hits: list[SearchHit]) -> dict:
-    seen, buttons = set(), []
-    for hit in hits:
-        if hit.question in seen:
-            continue
-        seen.add(hit.question)
-        buttons.append({"title": hit.question, "payload": choose_payload(hit.faq_id)})
-        if len(buttons) == MAX_CANDIDATES:
-            break
-    return {
-        "text": response_text(domain, "utter_suggest"),
-        "tier": SUGGEST,
-        "buttons": buttons,
-    }
-
-
-def _page_message(domain: dict, hit: SearchHit) -> dict:
+def _send_page(dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict, hit: SearchHit) -> list:
     """A confident homepage passage: page title, a short snippet and the link."""
     title = hit.question.split(" > ")[0]
+    page_id = hit.faq_id.removeprefix(PAGE_PREFIX)
     text = response_text(domain, "utter_page").format(title=title, snippet=snippet(hit.answer))
-    return {"text": text, "tier": PAGE, "page_id": hit.faq_id.removeprefix(PAGE_PREFIX),
-            "link": {"url": hit.url, "title": title}, "score": round(hit.score, 4)}
+    ref = f"page:{page_id}"
+    send(dispatcher, tracker, text, PAGE, link=link(hit.url, title), buttons=feedback_buttons(ref),
+         page_id=page_id, ref=ref, score=round(hit.score, 4))
+    return [SlotSet("topic", ref), SlotSet("failures", 0.0)]
+
+
+def _send_suggestions(dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict,
+                      hits: list[SearchHit]) -> list:
+    seen, buttons = set(), []
+    for hit in hits:
+        if hit.question not in seen:
+            seen.add(hit.question)
+            buttons.append(button(hit.question, "choose_faq", faq_id=hit.faq_id))
+        if len(buttons) == MAX_CANDIDATES:
+            break
+    buttons.append(button(response_text(domain, "utter_none_of_these_button"), "none_of_these", kind="none"))
+    send(dispatcher, tracker, response_text(domain, "utter_suggest"), SUGGEST, buttons=buttons)
+    return []
+
+
+def send_failure(dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict, response: str,
+                 tier: str = "unknown") -> list:
+    """「分かりません」, and from the second failure in a row the contact of a person."""
+    failures = float(tracker.get_slot("failures") or 0) + 1
+    text = response_text(domain, response)
+    if failures >= HANDOFF_AFTER:
+        text += "\n" + response_text(domain, "utter_handoff_after_failures") + "\n" + \
+            contact_text(context.departments().get(None))
+    send(dispatcher, tracker, text, tier, unanswered=True)
+    return [SlotSet("failures", failures)]
 
 
 def _confident_page(audience: str, query: str) -> SearchHit | None:
@@ -75,39 +89,38 @@ def _confident_page(audience: str, query: str) -> SearchHit | None:
     return pages[0] if pages and index.tier(pages, query) == ANSWER else None
 
 
+def answer_by_search(dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict, query: str) -> list:
+    """Search the audience's FAQ, then its pages; answer, offer candidates or say so."""
+    audience = audience_of(tracker)
+    page = None
+    try:
+        result = context.registry().get(audience).search(query, k=5)
+        if result.tier != ANSWER:  # a confident FAQ always wins; otherwise try the homepage
+            page = _confident_page(audience, query)
+    except Exception:
+        log.exception("search failed for audience %s", audience)
+        send(dispatcher, tracker, response_text(domain, "utter_error"), "error")
+        return []
+    if result.tier == ANSWER:
+        top = result.hits[0]
+        return send_faq(dispatcher, tracker, context.registry().get(audience).get(top.faq_id), top.score)
+    if page is not None:
+        return _send_page(dispatcher, tracker, domain, page)
+    if result.tier == SUGGEST:
+        return _send_suggestions(dispatcher, tracker, domain, result.hits)
+    return send_failure(dispatcher, tracker, domain, "utter_unknown")
+
+
 class ActionAnswerQuestion(Action):
     def name(self) -> str:
         return "action_answer_question"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
-        audience = audience_of(tracker)
-        query = (tracker.latest_message or {}).get("text") or ""
-        page = None
-        try:
-            index: FaqIndex = context.registry().get(audience)
-            result = index.search(query, k=5)
-            if result.tier != ANSWER:  # a confident FAQ always wins; otherwise try the homepage
-                page = _confident_page(audience, query)
-        except Exception:
-            log.exception("search failed for audience %s", audience)
-            dispatcher.utter_message(json_message={"text": response_text(domain, "utter_error"), "tier": "error"})
-            return []
-        if result.tier == ANSWER:
-            top = result.hits[0]
-            message = _answer_message(top.faq_id, top.answer, top.url, top.question, top.score)
-        elif page is not None:
-            message = _page_message(domain, page)
-        elif result.tier == SUGGEST:
-            message = _suggest_message(domain, result.hits)
-        else:
-            message = {"text": response_text(domain, "utter_unknown"), "tier": "unknown"}
-        message["audience"] = audience
-        dispatcher.utter_message(json_message=message)
-        return []
+        return answer_by_search(dispatcher, tracker, domain, text_of(tracker))
 
 
 class ActionAnswerFaq(Action):
-    """Answers the FAQ a resident picked from もしかして; the id is looked up in their own audience's index."""
+    """Answers the FAQ a resident picked from a list; the id is looked up in their own audience's index."""
 
     def name(self) -> str:
         return "action_answer_faq"
@@ -121,9 +134,19 @@ class ActionAnswerFaq(Action):
             log.exception("lookup failed for audience %s", audience)
             entry = None
         if entry is None:
-            dispatcher.utter_message(json_message={"text": response_text(domain, "utter_unknown"), "tier": "unknown", "audience": audience})
+            send(dispatcher, tracker, response_text(domain, "utter_unknown"), "unknown")
             return []
-        message = _answer_message(entry.faq_id, entry.answer, entry.url, entry.question, None)
-        message["audience"] = audience
-        dispatcher.utter_message(json_message=message)
-        return []
+        return send_faq(dispatcher, tracker, entry)
+
+
+class ActionNoneOfThese(Action):
+    """「どれにも当てはまらない」: say so, give the contact; the gateway queues the question as unanswered."""
+
+    def name(self) -> str:
+        return "action_none_of_these"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
+        failures = float(tracker.get_slot("failures") or 0) + 1
+        text = response_text(domain, "utter_none_of_these") + "\n" + contact_text(context.departments().get(None))
+        send(dispatcher, tracker, text, "unknown", unanswered=True)
+        return [SlotSet("failures", failures)]

@@ -1,4 +1,6 @@
-"""What every action needs: the audience of the turn and the shared index registry."""
+"""What every action needs: the audience of the turn, the shared index registry, the
+scripted-conversation data (garbage, procedures, departments, office hours) and the
+texts of domain responses."""
 
 from __future__ import annotations
 
@@ -10,6 +12,10 @@ from typing import Any
 
 from rasa_sdk import Tracker
 
+from actions.office_hours import OfficeHours
+from retrieval.departments import DepartmentDirectory
+from retrieval.garbage import GarbageGuide
+from retrieval.procedures import ProcedureCatalogue
 from retrieval.registry import AUDIENCES, IndexRegistry
 
 DEFAULT_AUDIENCE = "resident"
@@ -29,6 +35,14 @@ def audience_of(tracker: Tracker) -> str:
     return DEFAULT_AUDIENCE
 
 
+def intent_of(tracker: Tracker) -> str | None:
+    return ((tracker.latest_message or {}).get("intent") or {}).get("name")
+
+
+def text_of(tracker: Tracker) -> str:
+    return (tracker.latest_message or {}).get("text") or ""
+
+
 @lru_cache(maxsize=1)
 def registry() -> IndexRegistry:
     return IndexRegistry(
@@ -37,17 +51,43 @@ def registry() -> IndexRegistry:
     )
 
 
+@lru_cache(maxsize=1)
+def garbage() -> GarbageGuide:
+    return GarbageGuide.load(os.environ.get("CITYBOT_GARBAGE_DIR", "data/faq/garbage"))
+
+
+@lru_cache(maxsize=1)
+def procedures() -> ProcedureCatalogue:
+    return ProcedureCatalogue.load(os.environ.get("CITYBOT_PROCEDURES_FILE", "data/faq/procedures.yml"))
+
+
+@lru_cache(maxsize=1)
+def departments() -> DepartmentDirectory:
+    return DepartmentDirectory.load(os.environ.get("CITYBOT_DEPARTMENTS_FILE", "data/faq/departments.csv"))
+
+
+@lru_cache(maxsize=1)
+def office_hours() -> OfficeHours:
+    return OfficeHours.parse(os.environ.get("CITYBOT_OFFICE_HOURS", "8:30-17:15"))
+
+
 def response_text(domain: dict[str, Any], name: str) -> str:
     """First text variant of a domain response (texts live in domain.yml only)."""
     variants = (domain or {}).get("responses", {}).get(name) or [{}]
-    return variants[0].get("text", "")
+    variant = variants[0]
+    return variant.get("text") or (variant.get("custom") or {}).get("text", "")
 
 
 def warm_up() -> None:
-    """Load the encoder and every audience's index in the background, so the first
-    resident after a start does not wait for them (the launcher sets CITYBOT_WARMUP=1)."""
+    """Load the encoder, every audience's index and the scripted data in the background,
+    so the first resident after a start does not wait for them (the launcher sets CITYBOT_WARMUP=1)."""
 
     def load() -> None:
+        for loader in (garbage, procedures, departments):
+            try:
+                loader()
+            except Exception:
+                log.exception("warm-up: cannot load %s", loader.__name__)
         for audience in AUDIENCES:
             try:
                 registry().get(audience)

@@ -22,6 +22,14 @@ def _secret_key(configured: str) -> str:
     return path.read_text(encoding="utf-8").strip()
 
 
+def _database_url(url: str) -> str:
+    """Relative SQLite paths are relative to the repository root, like every other path setting."""
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and url != prefix + ":memory:":
+        return prefix + str(resolve(url[len(prefix):]))
+    return url
+
+
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     settings = load_settings(test_config)
     app = Flask(__name__, static_folder=None)
@@ -37,6 +45,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.extensions["rasa"] = (test_config or {}).get("RASA_CLIENT") or RasaClient(
         settings["RASA_URL"], settings["RASA_TIMEOUT"]
     )
+
+    from bot.convlog import ConversationLog
+
+    app.extensions["convlog"] = ConversationLog(_database_url(settings["LOG_DB"]), salt=app.config["SECRET_KEY"])
 
     from bot import chat, health, site
 

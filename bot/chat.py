@@ -5,15 +5,22 @@ cookie) and the audience (resident here; staff only after login, see the staff
 blueprint). Text that Rasa would parse as an intent (a leading ``/``) is
 neutralised. Buttons reach the browser as opaque choice ids; the Rasa payload
 behind each id stays in the session, so only choices actually offered can be sent.
+
+Every turn is written to the conversation log (masked): feedback buttons are recorded
+against the answer they were offered with, and 「分かりません」 / 「どれにも当てはまらない」
+put the question on the unanswered queue.
 """
 
 from __future__ import annotations
 
+import json
+import time
 import uuid
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request, session
 
+from bot.convlog import TIERS
 from bot.rasa_client import RasaUnavailableError
 
 bp = Blueprint("chat", __name__, url_prefix="/api")
@@ -23,6 +30,8 @@ ERROR_EMPTY = "メッセージを入力してください。"
 ERROR_BAD_REQUEST = "リクエストの形式が正しくありません。"
 ERROR_UNKNOWN_CHOICE = "この選択肢は有効期限が切れました。もう一度ご質問ください。"
 ERROR_UNAVAILABLE = "申し訳ありません。ただいまチャットボットが応答できません。時間をおいてもう一度お試しください。"
+BUTTON_KINDS = ("feedback", "none", "menu", "follow_up", "handoff")
+MAX_LINKS = 2
 
 
 def neutralize(text: str) -> str:
@@ -47,6 +56,12 @@ def _link(url: str) -> str | None:
     return url if url.startswith(("https://", "http://")) else None
 
 
+def _clean_link(link: Any) -> dict[str, str] | None:
+    if isinstance(link, dict) and isinstance(link.get("url"), str) and (url := _link(link["url"])):
+        return {"url": url, "title": str(link.get("title") or "")}
+    return None
+
+
 def to_widget_messages(replies: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, str]]:
     """Rasa REST replies → widget messages, plus the choice-id → payload map offered."""
     messages, choices = [], {}
@@ -59,20 +74,41 @@ def to_widget_messages(replies: list[dict[str, Any]]) -> tuple[list[dict[str, An
         for key in ("tier", "faq_id", "page_id"):
             if isinstance(body.get(key), str):
                 message[key] = body[key]
-        link = body.get("link")
-        if isinstance(link, dict) and isinstance(link.get("url"), str) and (url := _link(link["url"])):
-            message["link"] = {"url": url, "title": str(link.get("title") or "")}
+        if link := _clean_link(body.get("link")):
+            message["link"] = link
+        more = [lk for lk in map(_clean_link, body.get("links") or []) if lk][:MAX_LINKS - 1]
+        if more:
+            message["links"] = more
         buttons = []
         for button in body.get("buttons") or []:
             payload = button.get("payload")
             if isinstance(payload, str) and button.get("title"):
                 choice = f"c{len(choices) + 1}"
                 choices[choice] = payload
-                buttons.append({"title": str(button["title"]), "choice": choice})
+                item = {"title": str(button["title"]), "choice": choice}
+                if button.get("kind") in BUTTON_KINDS:
+                    item["kind"] = button["kind"]
+                buttons.append(item)
         if buttons:
             message["buttons"] = buttons
         messages.append(message)
     return messages, choices
+
+
+def _main_reply(replies: list[dict[str, Any]]) -> dict[str, Any]:
+    """The reply that carries the turn's outcome (tier, ids) for the log."""
+    bodies = [r.get("custom") if isinstance(r.get("custom"), dict) else r for r in replies]
+    return next((b for b in bodies if b.get("tier") and b.get("tier") != "scripted"), None) or \
+        next((b for b in bodies if b.get("tier")), {})
+
+
+def _payload_entities(payload: str) -> dict[str, Any]:
+    start = payload.find("{")
+    try:
+        value = json.loads(payload[start:]) if start >= 0 else {}
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 def converse(audience: str):
@@ -80,12 +116,14 @@ def converse(audience: str):
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         return jsonify(error=ERROR_BAD_REQUEST), 400
+    offered = session.get("offered") or {}
+    chosen = None
     if "choice" in data:
         choice = data["choice"]
-        offered = session.get("choices") or {}
         if not isinstance(choice, str) or choice not in offered:
             return jsonify(error=ERROR_UNKNOWN_CHOICE), 400
-        text = offered[choice]
+        chosen = offered[choice]
+        text, log_text = chosen["payload"], chosen["title"]
     else:
         message = data.get("message")
         if not isinstance(message, str):
@@ -93,17 +131,51 @@ def converse(audience: str):
         limit = current_app.config["MAX_MESSAGE_CHARS"]
         if len(message) > limit:
             return jsonify(error=ERROR_TOO_LONG.format(limit=limit)), 400
-        text = neutralize(message)
+        text = log_text = neutralize(message)
         if not text:
             return jsonify(error=ERROR_EMPTY), 400
+    started = time.perf_counter()
     try:
         replies = current_app.extensions["rasa"].send(sender_id(), text, {"audience": audience})
     except RasaUnavailableError:
         current_app.logger.exception("Rasa unavailable")
         return jsonify(error=ERROR_UNAVAILABLE), 503
+    latency_ms = int((time.perf_counter() - started) * 1000)
     messages, choices = to_widget_messages(replies)
-    session["choices"] = choices
+    turn_id = _log_turn(audience, log_text, chosen, replies, latency_ms)
+    titles = {b["choice"]: b["title"] for m in messages for b in m.get("buttons", [])}
+    # each choice remembers the turn that offered it: the answer a feedback button rates,
+    # the question whose candidates 「どれにも当てはまらない」 rejects
+    session["offered"] = {c: {"payload": p, "title": titles.get(c, ""), "turn": turn_id} for c, p in choices.items()}
     return jsonify(messages=messages)
+
+
+def _log_turn(audience: str, log_text: str, chosen: dict | None, replies: list[dict[str, Any]],
+              latency_ms: int) -> int | None:
+    """Write the turn (masked) and what it implies: feedback, unanswered questions."""
+    log = current_app.extensions.get("convlog")
+    if log is None:
+        return None
+    main = _main_reply(replies)
+    score = main.get("score")
+    turn_id = log.record_turn(
+        session["sid"], audience, log_text, kind="choice" if chosen else "message",
+        intent=main.get("intent") if isinstance(main.get("intent"), str) else None,
+        tier=main.get("tier") if main.get("tier") in TIERS else None,
+        faq_id=main.get("faq_id") if isinstance(main.get("faq_id"), str) else None,
+        page_id=main.get("page_id") if isinstance(main.get("page_id"), str) else None,
+        score=float(score) if isinstance(score, int | float) else None, latency_ms=latency_ms,
+    )
+    if chosen is None:
+        if main.get("unanswered"):
+            log.record_unanswered(turn_id, audience, log_text, "unknown")
+        return turn_id
+    payload = chosen["payload"]
+    if payload.startswith("/feedback") and chosen.get("turn"):
+        log.record_feedback(chosen["turn"], audience, _payload_entities(payload).get("helpful") == "yes")
+    elif payload.startswith("/none_of_these") and chosen.get("turn"):
+        log.record_unanswered_turn(chosen["turn"], audience, "none_of_these")
+    return turn_id
 
 
 @bp.post("/chat")

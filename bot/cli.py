@@ -9,6 +9,7 @@ from __future__ import annotations
 import signal
 import sys
 import time
+from pathlib import Path
 
 import click
 from rich.console import Console
@@ -176,6 +177,45 @@ def _print_report(report: dict, trec_out: str | None) -> None:
         console.print(f"TREC run → {trec_out}")
 
 
+# --- conversation log --------------------------------------------------------
+
+@main.group("log")
+def log_group() -> None:
+    """The conversation log (masked turns, feedback, unanswered questions)."""
+
+
+def _conversation_log():
+    from bot.app import _database_url
+    from bot.convlog import ConversationLog
+
+    settings = _settings()
+    return settings, ConversationLog(_database_url(settings["LOG_DB"]), salt="")
+
+
+@log_group.command("purge")
+@click.option("--days", type=click.IntRange(1), help="Keep this many days (default: CITYBOT_LOG_RETENTION_DAYS).")
+def log_purge(days: int | None) -> None:
+    """Delete conversation log rows older than the retention period."""
+    settings, log = _conversation_log()
+    days = days or settings["LOG_RETENTION_DAYS"]
+    deleted = log.delete_older_than(days)
+    console.print(f"deleted {deleted} rows older than {days} days")
+
+
+@log_group.command("unanswered")
+@click.option("--audience", type=AUDIENCE_CHOICE, default=None)
+@click.option("--limit", type=click.IntRange(1), default=50, show_default=True)
+def log_unanswered(audience: str | None, limit: int) -> None:
+    """The open queue of unanswered questions (masked), newest first."""
+    _settings_, log = _conversation_log()
+    table = Table(title="unanswered questions (open)")
+    for column in ("id", "when (UTC)", "audience", "reason", "question"):
+        table.add_column(column)
+    for row in log.unanswered_queue(audience, limit=limit):
+        table.add_row(str(row["id"]), str(row["created_at"])[:16], row["audience"], row["reason"], row["text"])
+    console.print(table)
+
+
 # --- nlu -------------------------------------------------------------------
 
 @main.group()
@@ -206,6 +246,72 @@ def train_model(settings: dict, force: bool = False):
     state = f"trained in {time.monotonic() - started:.0f} s" if trained else "up to date (training data unchanged)"
     console.print(f"rasa model: {model.name}, {state}")
     return model
+
+
+@nlu.command("validate")
+def nlu_validate() -> None:
+    """rasa data validate; fails on any warning that is not explained (payload-only intent, response read by an action)."""
+    from bot.nlu_data import generate
+    from bot.rasa_checks import validate_data
+
+    settings = _settings()
+    generate(settings)
+    with console.status("rasa data validate …"):
+        result = validate_data(settings)
+    console.print(f"{len(result.explained)} expected warnings (payload-only intents, responses read by actions)")
+    for warning in result.unexplained:
+        console.print(f"[red]unexplained:[/red] {warning}")
+    if not result.ok:
+        raise click.ClickException("rasa data validate is not clean" + ("" if result.unexplained else ":\n" + result.output[-2000:]))
+    console.print("rasa data validate: clean")
+
+
+@nlu.command("test")
+@click.option("--file", "test_file", type=click.Path(exists=True, dir_okay=False), default="data/eval/nlu.test.yml",
+              show_default=True, help="Held-out NLU examples (Rasa YAML).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def nlu_test(test_file: str, as_json: bool) -> None:
+    """Intent classification on a held-out set: per-intent P/R/F1, macro-F1 of scripted intents, out_of_scope recall."""
+    import json as jsonlib
+
+    from bot.rasa_checks import RasaCheckError, nlu_report
+
+    settings = _settings()
+    model = train_model(settings)
+    with console.status("rasa test nlu …"):
+        try:
+            report = nlu_report(settings, Path(test_file).resolve(), model)
+        except RasaCheckError as exc:
+            raise click.ClickException(str(exc)) from exc
+    if as_json:
+        click.echo(jsonlib.dumps(report, ensure_ascii=False))
+        return
+    table = Table(title=f"{report['examples']} held-out examples ({test_file})")
+    for column in ("intent", "precision", "recall", "F1", "n", "confused with"):
+        table.add_column(column)
+    for name, v in sorted(report["intents"].items()):
+        confused = ", ".join(f"{k} {n}" for k, n in v["confused_with"].items())
+        table.add_row(name, f"{v['precision']:.3f}", f"{v['recall']:.3f}", f"{v['f1']:.3f}", str(v["support"]), confused)
+    console.print(table)
+    console.print(f"macro-F1 scripted intents {report['macro_f1_scripted']:.3f}, all {report['macro_f1_all']:.3f}; "
+                  f"out_of_scope recall {report['out_of_scope_recall']:.3f}; accuracy {report['accuracy']:.3f}")
+
+
+@nlu.command("test-stories")
+@click.option("--stories", type=click.Path(exists=True, dir_okay=False), default="tests/test_conversations.yml",
+              show_default=True)
+def nlu_test_stories(stories: str) -> None:
+    """rasa test core --fail-on-prediction-errors on the conversation test stories."""
+    from bot.rasa_checks import count_test_stories, test_conversations
+
+    settings = _settings()
+    model = train_model(settings)
+    with console.status("rasa test core …"):
+        passed, detail = test_conversations(settings, Path(stories).resolve(), model)
+    if not passed:
+        console.print(detail)
+        raise click.ClickException("conversation test stories failed (above)")
+    console.print(f"{count_test_stories(Path(stories))} conversation test stories: all passed")
 
 
 @nlu.command("train")

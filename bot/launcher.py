@@ -136,6 +136,11 @@ def build_stack(settings: dict, model: Path, ports: Ports | None = None, log_dir
         "OMP_NUM_THREADS": python_env.get("OMP_NUM_THREADS", "1"),
         "CITYBOT_INDEX_ROOT": str(resolve(settings["INDEX_ROOT"])),
         "CITYBOT_ENCODER": settings["ENCODER"],
+        "CITYBOT_GARBAGE_DIR": str(resolve(settings["GARBAGE_DIR"])),
+        "CITYBOT_PROCEDURES_FILE": str(resolve(settings["PROCEDURES_FILE"])),
+        "CITYBOT_DEPARTMENTS_FILE": str(resolve(settings["DEPARTMENTS_FILE"])),
+        "CITYBOT_OFFICE_HOURS": settings["OFFICE_HOURS"],
+        "CITYBOT_CLOCK": settings["CLOCK"],
         "CITYBOT_RASA_URL": f"http://127.0.0.1:{ports.rasa}",
         "CITYBOT_ACTION_SERVER_URL": f"http://127.0.0.1:{ports.actions}",
     })

@@ -1,27 +1,43 @@
 """Generates the ``ask_question`` NLU examples from the FAQ CSVs (both audiences).
 
-Retraining from an updated CSV therefore refreshes the NLU too. The output file
+Retraining from an updated CSV therefore refreshes the NLU too. FAQ questions that a
+scripted intent handles — 「…は何ごみ？」 (garbage_sorting), 「…は何曜日？」 (garbage_day),
+applying for one of the guided procedures (start_procedure) — are left out, so the
+same sentence is never taught as two intents. The output file
 ``data/nlu/generated_faq.yml`` is derived data and not committed.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from bot.settings import resolve
 from retrieval.faq import FaqEntry, load_faq_paths
+from retrieval.procedures import ProcedureCatalogue
+from retrieval.textnorm import normalize_text
 
 GENERATED = "data/nlu/generated_faq.yml"
 MAX_EXAMPLES = 3000
 _NO_ENTITY_MARKUP = str.maketrans({"[": "［", "]": "］"})
+_GARBAGE_SCRIPTED = re.compile(r"何ごみ|なにごみ|何曜|なんよう|曜日|収集日|ごみの日")
+_APPLYING = re.compile(r"申請|手続|届|申し込|申込|したい|ほしい|欲しい")
 
 
-def faq_examples(entries: list[FaqEntry]) -> list[str]:
+def is_scripted(text: str, procedures: ProcedureCatalogue | None = None) -> bool:
+    """Whether a scripted intent, not FAQ search, answers this question."""
+    normalized = normalize_text(text)
+    if _GARBAGE_SCRIPTED.search(normalized):
+        return True
+    return bool(procedures and procedures.find(normalized) and _APPLYING.search(normalized))
+
+
+def faq_examples(entries: list[FaqEntry], procedures: ProcedureCatalogue | None = None) -> list[str]:
     seen: dict[str, None] = {}
     for entry in entries:
         for text in (entry.question, *entry.alt_questions):
             text = " ".join(text.split())
-            if text and not text.startswith("/"):
+            if text and not text.startswith("/") and not is_scripted(text, procedures):
                 seen.setdefault(text, None)
     return list(seen)[:MAX_EXAMPLES]
 
@@ -42,7 +58,9 @@ def render_nlu_yaml(examples: list[str]) -> str:
 
 def generate(settings: dict) -> tuple[Path, int]:
     entries = load_faq_paths([resolve(settings["FAQ_RESIDENT"]), resolve(settings["FAQ_STAFF"])])
-    examples = faq_examples(entries)
+    procedures_file = resolve(settings["PROCEDURES_FILE"])
+    procedures = ProcedureCatalogue.load(procedures_file) if procedures_file.exists() else None
+    examples = faq_examples(entries, procedures)
     path = resolve(GENERATED)
     content = render_nlu_yaml(examples)
     if not path.exists() or path.read_text(encoding="utf-8") != content:

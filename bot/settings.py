@@ -38,6 +38,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("WIDGET_DIR", "web_widget", "Directory of the chat widget's JS/CSS, served at /widget/."),
     Setting("MAX_MESSAGE_CHARS", 500, "Longest chat message accepted, in characters."),
     Setting("SECRET_KEY", "", "Key signing the session cookie; empty = generated once into var/secret_key."),
+    Setting("GARBAGE_DIR", "data/faq/garbage", "Garbage data: areas.csv (collection days per district) and items.csv (sorting dictionary)."),
+    Setting("PROCEDURES_FILE", "data/faq/procedures.yml", "The guided procedures (who, what to bring, where, online link)."),
+    Setting("DEPARTMENTS_FILE", "data/faq/departments.csv", "Department directory: phone, place, hours, online page."),
+    Setting("OFFICE_HOURS", "8:30-17:15", "City office hours on weekdays (Asia/Tokyo); closed on weekends, holidays and 12/29–1/3."),
+    Setting("CLOCK", "", "Fixed time (ISO 8601, Asia/Tokyo) for office-hours answers, for tests and demos; empty = now."),
+    Setting("LOG_DB", "sqlite:///var/db/conversations.sqlite", "Conversation log database (SQLAlchemy URL; PostgreSQL works too)."),
+    Setting("LOG_RETENTION_DAYS", 365, "Conversation log rows older than this many days are deleted by `citybot log purge`."),
     Setting("MODELS_DIR", "models", "Where trained Rasa models are kept."),
     Setting("RASA_BIN", ".venv-rasa/bin/rasa", "The Rasa executable (Python 3.10 venv)."),
 )

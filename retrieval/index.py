@@ -152,6 +152,11 @@ class FaqIndex:
     def __len__(self) -> int:
         return len(self.entries)
 
+    @property
+    def normalizer(self) -> Normalizer:
+        """The normaliser this index was built with (also gives readings of a text)."""
+        return self._normalizer
+
     def get(self, faq_id: str) -> FaqEntry | None:
         return self._by_id.get(faq_id)
 

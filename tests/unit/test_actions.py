@@ -5,26 +5,23 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import context
-from actions.answer_question import ActionAnswerFaq, ActionAnswerQuestion, choose_payload
+from actions.answer_question import ActionAnswerFaq, ActionAnswerQuestion
+from actions.replies import payload
 from retrieval.faq import parse_faq_csv
 from retrieval.index import build_index
 from retrieval.normalizer import Normalizer
 from retrieval.registry import IndexRegistry
-from tests.conftest import TINY_FAQ
+from tests.conftest import REPO, TINY_FAQ
 
 STAFF_FAQ = """faq_id,question,answer,url
 S-1,庁内LANのパスワードを忘れました。,情報政策課のヘルプデスク（内線）に連絡してください。,https://intra.city.example.jp/lan.html
 """
-DOMAIN = {"responses": {
-    "utter_page": [{"text": "ホームページの「{title}」に、次のように掲載されています。\n「{snippet}」"}],
-    "utter_unknown": [{"text": "申し訳ありません。見つかりませんでした。"}],
-    "utter_suggest": [{"text": "もしかして、次のご質問でしょうか。"}],
-    "utter_error": [{"text": "ただいま回答を準備できませんでした。"}],
-}}
+DOMAIN = yaml.safe_load((REPO / "domain.yml").read_text(encoding="utf-8"))
 
 
 @pytest.fixture
@@ -65,7 +62,7 @@ def test_answer_has_text_link_and_id(registry):
 def test_unrelated_question_is_unknown_with_domain_text(registry):
     reply = run(ActionAnswerQuestion(), tracker("量子コンピュータの仕組み", {"audience": "resident"}))
     assert reply["tier"] == "unknown"
-    assert reply["text"] == "申し訳ありません。見つかりませんでした。"
+    assert reply["text"] == context.response_text(DOMAIN, "utter_unknown")
 
 
 def test_missing_or_forged_audience_falls_back_to_resident(registry):
@@ -86,17 +83,19 @@ def test_suggest_offers_distinct_candidates(registry, monkeypatch):
     monkeypatch.setattr(index, "thresholds", index.thresholds.__class__(answer=2.0, margin=0.0, suggest=-1.0, oos_coef=()))
     reply = run(ActionAnswerQuestion(), tracker("ごみ", {"audience": "resident"}))
     assert reply["tier"] == "suggest"
-    assert 1 <= len(reply["buttons"]) <= 3
-    assert len({b["title"] for b in reply["buttons"]}) == len(reply["buttons"])
-    assert all(b["payload"].startswith("/choose_faq{") for b in reply["buttons"])
+    candidates, none = reply["buttons"][:-1], reply["buttons"][-1]
+    assert 1 <= len(candidates) <= 3
+    assert len({b["title"] for b in candidates}) == len(candidates)
+    assert all(b["payload"].startswith("/choose_faq{") for b in candidates)
+    assert none == {"title": "どれにも当てはまらない", "payload": "/none_of_these", "kind": "none"}
 
 
 def test_chosen_faq_is_answered_from_its_own_audience_only(registry):
     entities = [{"entity": "faq_id", "value": "R-2"}]
-    reply = run(ActionAnswerFaq(), tracker(choose_payload("R-2"), {"audience": "resident"}, entities))
+    reply = run(ActionAnswerFaq(), tracker(payload("choose_faq", faq_id="R-2"), {"audience": "resident"}, entities))
     assert reply["faq_id"] == "R-2" and reply["tier"] == "answer"
     staff_id = [{"entity": "faq_id", "value": "S-1"}]
-    reply = run(ActionAnswerFaq(), tracker(choose_payload("S-1"), {"audience": "resident"}, staff_id))
+    reply = run(ActionAnswerFaq(), tracker(payload("choose_faq", faq_id="S-1"), {"audience": "resident"}, staff_id))
     assert reply["tier"] == "unknown" and "faq_id" not in reply
 
 
