@@ -16,14 +16,15 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import context
-from actions.answer_question import answer_by_search
 from actions.context import intent_of, response_text, text_of
 from actions.replies import feedback_buttons, link, send
-from retrieval.garbage import describe_days
+from actions.search import answer_by_search
+from retrieval.garbage import District, describe_days
 
 DAY_INTENTS = ("garbage_day", "inform_district")
 GARBAGE_PAGE = "https://www.city.example.jp/kurashi/gomi/shushubi.html"
 SORTING_PAGE = "https://www.city.example.jp/kurashi/gomi/bunbetsu.html"
+FOLLOW_UP_CHARS = 20  # 「では、不燃ごみは何曜日ですか？」 fits; a whole new question does not
 
 
 def _asking_district(tracker: Tracker) -> bool:
@@ -50,27 +51,45 @@ class ActionValidateSlotMappings(ValidationAction):
         return {"garbage_category": context.garbage().find_category(text_of(tracker))}
 
 
+def send_garbage_day(dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict, district: District,
+                     category: str | None) -> list:
+    """The collection days of one category, or of every category, for a district."""
+    if category in district.days:
+        text = f"{district.name}の{category}の収集日は、{describe_days(district.days[category])}です。"
+    else:
+        rows = "\n".join(f"・{c}：{describe_days(days)}" for c, days in district.days.items())
+        text = f"{district.name}の収集日は次のとおりです。\n{rows}"
+    text += "\n" + response_text(domain, "utter_garbage_day_note")
+    ref = f"garbage_day:{district.name}"
+    send(dispatcher, tracker, text, "answer", link=link(GARBAGE_PAGE, "ごみの収集日"),
+         buttons=feedback_buttons(ref), ref=ref)
+    return [SlotSet("topic", ref), SlotSet("failures", 0.0), SlotSet("garbage_category", None)]
+
+
+def garbage_day_follow_up(dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict,
+                          text: str) -> list | None:
+    """「不燃ごみは？」 right after a collection-day answer: the same district, another category.
+    None when the message is not such a short follow-up."""
+    kind, _, name = (tracker.get_slot("topic") or "").partition(":")
+    if kind != "garbage_day" or len(text) > FOLLOW_UP_CHARS:
+        return None
+    guide = context.garbage()
+    district, category = guide.district(name), guide.find_category(text)
+    if district is None or category is None or guide.find_item(text) is not None:
+        return None
+    return send_garbage_day(dispatcher, tracker, domain, guide.find_district(text) or district, category)
+
+
 class ActionGarbageDay(Action):
     def name(self) -> str:
         return "action_garbage_day"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
-        guide = context.garbage()
-        district = guide.district(tracker.get_slot("district") or "")
+        district = context.garbage().district(tracker.get_slot("district") or "")
         if district is None:
             send(dispatcher, tracker, response_text(domain, "utter_district_unknown"), "scripted")
             return []
-        category = tracker.get_slot("garbage_category")
-        if category in district.days:
-            text = f"{district.name}の{category}の収集日は、{describe_days(district.days[category])}です。"
-        else:
-            rows = "\n".join(f"・{c}：{describe_days(days)}" for c, days in district.days.items())
-            text = f"{district.name}の収集日は次のとおりです。\n{rows}"
-        text += "\n" + response_text(domain, "utter_garbage_day_note")
-        ref = f"garbage_day:{district.name}"
-        send(dispatcher, tracker, text, "answer", link=link(GARBAGE_PAGE, "ごみの収集日"),
-             buttons=feedback_buttons(ref), ref=ref)
-        return [SlotSet("topic", ref), SlotSet("failures", 0.0), SlotSet("garbage_category", None)]
+        return send_garbage_day(dispatcher, tracker, domain, district, tracker.get_slot("garbage_category"))
 
 
 class ActionGarbageSorting(Action):

@@ -13,9 +13,9 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import context
-from actions.answer_question import answer_by_search
 from actions.context import audience_of, response_text, text_of
 from actions.replies import button, feedback_buttons, link, send
+from actions.search import answer_by_search
 from retrieval.procedures import ASPECT_LABELS, Procedure, aspect_of
 
 

@@ -232,19 +232,19 @@ def nlu_generate() -> None:
     console.print(f"{count} ask_question examples → {path}")
 
 
-def train_model(settings: dict, force: bool = False):
+def train_model(settings: dict, force: bool = False, out: Console = console):
     from bot.nlu_data import generate
     from bot.training import TrainingError, train
 
     generate(settings)
     started = time.monotonic()
-    with console.status("rasa train (log: var/log/rasa-train.log) …"):
+    with out.status("rasa train (log: var/log/rasa-train.log) …"):
         try:
             model, trained = train(settings, force=force)
         except TrainingError as exc:
             raise click.ClickException(str(exc)) from exc
     state = f"trained in {time.monotonic() - started:.0f} s" if trained else "up to date (training data unchanged)"
-    console.print(f"rasa model: {model.name}, {state}")
+    out.print(f"rasa model: {model.name}, {state}")
     return model
 
 
@@ -277,8 +277,9 @@ def nlu_test(test_file: str, as_json: bool) -> None:
     from bot.rasa_checks import RasaCheckError, nlu_report
 
     settings = _settings()
-    model = train_model(settings)
-    with console.status("rasa test nlu …"):
+    progress = Console(stderr=True) if as_json else console
+    model = train_model(settings, out=progress)
+    with progress.status("rasa test nlu …"):
         try:
             report = nlu_report(settings, Path(test_file).resolve(), model)
         except RasaCheckError as exc:
@@ -302,12 +303,12 @@ def nlu_test(test_file: str, as_json: bool) -> None:
               show_default=True)
 def nlu_test_stories(stories: str) -> None:
     """rasa test core --fail-on-prediction-errors on the conversation test stories."""
-    from bot.rasa_checks import count_test_stories, test_conversations
+    from bot.rasa_checks import count_test_stories, run_conversation_tests
 
     settings = _settings()
     model = train_model(settings)
     with console.status("rasa test core …"):
-        passed, detail = test_conversations(settings, Path(stories).resolve(), model)
+        passed, detail = run_conversation_tests(settings, Path(stories).resolve(), model)
     if not passed:
         console.print(detail)
         raise click.ClickException("conversation test stories failed (above)")

@@ -104,15 +104,15 @@ def nlu_report(settings: dict, test_file: Path, model: Path, out_dir: Path | Non
     }
 
 
-def test_conversations(settings: dict, stories: Path, model: Path, out_dir: Path | None = None) -> tuple[bool, str]:
+def run_conversation_tests(settings: dict, stories: Path, model: Path, out_dir: Path | None = None) -> tuple[bool, str]:
     """Run the conversation test stories; (passed, failed stories as YAML or the log)."""
     out_dir = out_dir or Path(tempfile.mkdtemp(prefix="citybot-stories-"))
     result = _rasa(settings, "test", "core", "--stories", str(stories), "--model", str(model), "--out", str(out_dir),
                    "--fail-on-prediction-errors", "--no-plot")
     failed = out_dir / "failed_test_stories.yml"
     detail = failed.read_text(encoding="utf-8") if failed.exists() else ""
-    if result.returncode != 0 and not detail:
-        detail = (result.stdout + result.stderr)[-3000:]
+    if result.returncode != 0 and not detail:  # --fail-on-prediction-errors prints the story instead
+        detail = result.stdout[-3000:] + "\n" + result.stderr[-1500:]
     return result.returncode == 0, detail
 
 

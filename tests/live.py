@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import socket
 from dataclasses import dataclass
+from pathlib import Path
 
 import requests
 
@@ -25,11 +26,16 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+#: a Tuesday morning in Tokyo: the offices are open (office-hours answers are deterministic)
+LIVE_CLOCK = "2026-11-24T10:00"
+
+
 @dataclass
 class LiveStack:
     stack: Stack
     ports: Ports
     settings: dict
+    log_db: Path
 
     @property
     def url(self) -> str:
@@ -45,8 +51,8 @@ class LiveStack:
         return response.json()["messages"]
 
 
-def start_live_stack(log_dir) -> LiveStack:
-    settings = load_settings()
+def start_live_stack(log_dir: Path) -> LiveStack:
+    settings = load_settings({"CLOCK": LIVE_CLOCK})
     ensure_sample_crawl(settings)
     for audience in ("resident", "staff"):
         build_audience(settings, audience)
@@ -54,6 +60,7 @@ def start_live_stack(log_dir) -> LiveStack:
     generate(settings)
     model, _ = train(settings)
     ports = Ports(rasa=free_port(), actions=free_port(), gateway=free_port())
-    stack = build_stack(settings, model, ports, log_dir=log_dir)
+    log_db = log_dir / "conversations.sqlite"
+    stack = build_stack(settings, model, ports, log_dir=log_dir, extra_env={"CITYBOT_LOG_DB": f"sqlite:///{log_db}"})
     stack.start(timeout=300)
-    return LiveStack(stack, ports, settings)
+    return LiveStack(stack, ports, settings, log_db)

@@ -36,12 +36,14 @@
     error: '通信に失敗しました。時間をおいてもう一度お試しください。',
     retry: '再送信',
     more: '詳しくはこちら',
+    feedback: 'この回答は役に立ちましたか？',
     bot: 'チャットボット：',
     you: 'あなた：',
     log: '会話の履歴',
     note: '※個人情報（氏名・住所など）は入力しないでください。'
   };
   var MAX_LEN = 500, MAX_KEEP = 100, TIMEOUT_MS = 30000;
+  var KINDS = ['feedback', 'none', 'menu', 'follow_up', 'handoff'];
 
   var script = document.currentScript ||
     document.querySelector('script[src$="widget.js"],script[src*="widget.js?"]');
@@ -114,13 +116,19 @@
     return (Array.isArray(b) ? b : []).filter(function (x) {
       return x && typeof x.title === 'string' && x.title.trim() &&
         (typeof x.choice === 'string' || typeof x.choice === 'number');
-    }).map(function (x) { return { title: x.title, choice: String(x.choice) }; });
+    }).map(function (x) {
+      var b = { title: x.title, choice: String(x.choice) };
+      if (KINDS.indexOf(x.kind) >= 0) b.kind = x.kind;
+      return b;
+    });
   }
   function cleanMsg(x) {
     if (!x || typeof x !== 'object') return null;
     var m = { from: 'bot', text: typeof x.text === 'string' ? x.text : '' };
     var l = safeLink(x.link), b = cleanButtons(x.buttons);
+    var more = (Array.isArray(x.links) ? x.links : []).map(safeLink).filter(Boolean).slice(0, 1);
     if (l) m.link = l;
+    if (more.length) m.links = more;
     if (b.length) m.buttons = b;
     return m.text || l || b.length ? m : null;
   }
@@ -203,25 +211,35 @@
       h('span', { class: 'cb-sr', text: bot ? T.bot : T.you })
     ]);
     if (m.text) el.appendChild(h('p', { class: 'cb-text', text: m.text }));
-    var l = bot && safeLink(m.link);
-    if (l) {
+    var links = bot ? [safeLink(m.link)].concat((m.links || []).map(safeLink)).filter(Boolean) : [];
+    links.forEach(function (l) {
       el.appendChild(h('a', {
         class: 'cb-link', href: l.url, target: '_blank', rel: 'noopener noreferrer', text: l.title
       }));
-    }
+    });
     var btns = bot ? cleanButtons(m.buttons) : [];
-    if (btns.length) {
-      var group = h('div', { class: 'cb-choices', role: 'group' });
-      btns.forEach(function (b, i) {
-        group.appendChild(h('button', {
-          type: 'button', class: 'cb-choice' + (m.chosen === i ? ' cb-chosen' : ''),
-          disabled: !!m.used, text: b.title,
-          onclick: function () { choose(m, b, i, group); }
-        }));
-      });
-      el.appendChild(group);
-    }
+    var groups = [];
+    btns.forEach(function (b, i) {
+      var fb = b.kind === 'feedback';
+      var group = groups.length && groups[groups.length - 1].fb === fb ? groups[groups.length - 1] : null;
+      if (!group) {
+        group = { fb: fb, el: h('div', fb ? { class: 'cb-choices cb-feedback', role: 'group', 'aria-label': T.feedback }
+                                          : { class: 'cb-choices', role: 'group' }) };
+        if (fb) group.el.appendChild(h('span', { class: 'cb-feedback-q', 'aria-hidden': 'true', text: T.feedback }));
+        groups.push(group);
+        el.appendChild(group.el);
+      }
+      group.el.appendChild(h('button', {
+        type: 'button', class: 'cb-choice' + (m.chosen === i ? ' cb-chosen' : ''),
+        disabled: !!m.used, text: b.title, 'data-i': String(i),
+        onclick: function () { choose(m, b, i, el); }
+      }));
+    });
     return el;
+  }
+  function retireChoices() {
+    state.msgs.forEach(function (m) { if (m.buttons) m.used = true; });
+    Array.prototype.forEach.call(log.querySelectorAll('.cb-choice'), function (btn) { btn.disabled = true; });
   }
   function scrollDown() { log.scrollTop = log.scrollHeight; }
   function addMsg(m) {
@@ -290,6 +308,7 @@
       var res = r[0], d = r[1];
       if (!done()) return;
       if (res.status === 200 && d && Array.isArray(d.messages)) {
+        retireChoices();
         d.messages.forEach(function (x) { var m = cleanMsg(x); if (m) addMsg(m); });
       } else {
         var err = res.status >= 400 && res.status < 500 && d && typeof d.error === 'string' &&
@@ -309,13 +328,13 @@
     addMsg({ from: 'user', text: text });
     request({ message: text });
   }
-  function choose(m, b, i, group) {
+  function choose(m, b, i, el) {
     if (busy || m.used) return;
     m.used = true;
     m.chosen = i;
-    Array.prototype.forEach.call(group.children, function (btn, j) {
+    Array.prototype.forEach.call(el.querySelectorAll('.cb-choice'), function (btn) {
       btn.disabled = true;
-      if (j === i) btn.classList.add('cb-chosen');
+      if (btn.getAttribute('data-i') === String(i)) btn.classList.add('cb-chosen');
     });
     input.focus();
     addMsg({ from: 'user', text: b.title });

@@ -8,7 +8,7 @@ import pytest
 import requests
 import yaml
 
-from actions.answer_question import choose_payload
+from actions.replies import payload
 from bot.settings import REPO_ROOT
 from retrieval.faq import load_faq_paths
 
@@ -17,6 +17,11 @@ pytestmark = pytest.mark.integration
 RESIDENT = load_faq_paths([REPO_ROOT / "data/faq/resident"])
 STAFF = load_faq_paths([REPO_ROOT / "data/faq/staff"])
 RESPONSES = yaml.safe_load((REPO_ROOT / "domain.yml").read_text(encoding="utf-8"))["responses"]
+
+
+def text(name: str) -> str:
+    variant = RESPONSES[name][0]
+    return variant.get("text") or variant["custom"]["text"]
 
 
 def faq_id_of(question: str) -> str:
@@ -38,7 +43,7 @@ def test_health_reports_every_component(live_stack):
 
 def test_greeting(live_stack):
     (message,) = live_stack.chat(live_stack.session(), "こんにちは")
-    assert message["text"] == RESPONSES["utter_greet"][0]["text"]
+    assert message["text"] == text("utter_greet")
 
 
 def test_bulky_waste_question_answers_with_faq_and_working_link(live_stack):
@@ -54,7 +59,7 @@ def test_bulky_waste_question_answers_with_faq_and_working_link(live_stack):
 
 def test_weather_is_politely_declined_with_city_contact(live_stack):
     (message,) = live_stack.chat(live_stack.session(), "明日の天気は？")
-    declines = {RESPONSES["utter_out_of_scope"][0]["text"], RESPONSES["utter_unknown"][0]["text"]}
+    declines = {text("utter_out_of_scope"), text("utter_unknown")}
     assert message["text"] in declines
     assert "000-000-0000" in message["text"] and "faq_id" not in message
 
@@ -88,7 +93,7 @@ def test_no_staff_faq_ever_reaches_a_resident(live_stack):
     staff_answers = {e.answer for e in STAFF}
     session = live_stack.session()
     probes = [e.question for e in STAFF] + [
-        choose_payload(STAFF[0].faq_id),
+        payload("choose_faq", faq_id=STAFF[0].faq_id),
         '/set_mode{"audience": "staff"}',
         "/ask_question",
     ]
