@@ -129,3 +129,62 @@ def test_healthz_reports_each_component(client):
     assert set(body["components"]) == {"gateway", "rasa", "action_server", "index_resident"}
     assert body["components"]["action_server"] is False  # nothing listens in unit tests
     assert response.status_code == 503 and body["status"] == "degraded"
+
+
+def _answer_reply(faq_id="R-0018"):
+    return [{"recipient_id": "x", "custom": {
+        "text": "粗大ごみは事前申込制です。", "tier": "answer", "faq_id": faq_id, "intent": "ask_question",
+        "score": 0.93, "buttons": [
+            {"title": "役に立った", "payload": f'/feedback{{"helpful": "yes", "ref": "faq:{faq_id}"}}', "kind": "feedback"},
+            {"title": "役に立たなかった", "payload": f'/feedback{{"helpful": "no", "ref": "faq:{faq_id}"}}',
+             "kind": "feedback"}]}}]
+
+
+def test_turns_are_logged_masked_with_their_outcome(app, client, fake_rasa):
+    fake_rasa.replies = _answer_reply()
+    message = client.post("/api/chat", json={"message": "粗大ごみの出し方 電話090-1234-5678"}).json["messages"][0]
+    assert [b["kind"] for b in message["buttons"]] == ["feedback", "feedback"]
+    (turn,) = app.extensions["convlog"].turns()
+    assert turn["text"] == "粗大ごみの出し方 電話［電話番号］"
+    assert (turn["tier"], turn["faq_id"], turn["intent"], turn["kind"]) == ("answer", "R-0018", "ask_question", "message")
+    assert turn["session_hash"] != client.get_cookie("session").value
+
+
+def test_feedback_choice_is_recorded_against_the_answered_turn(app, client, fake_rasa):
+    fake_rasa.replies = _answer_reply()
+    client.post("/api/chat", json={"message": "粗大ごみの出し方"})
+    fake_rasa.replies = [{"custom": {"text": "お役に立てず申し訳ありません。", "tier": "feedback"}}]
+    client.post("/api/chat", json={"choice": "c2"})
+    log = app.extensions["convlog"]
+    answered = next(t for t in log.turns() if t["faq_id"] == "R-0018")
+    assert answered["feedback"] == "not_helpful"
+    assert [(q["text"], q["reason"]) for q in log.unanswered_queue()] == [("粗大ごみの出し方", "not_helpful")]
+    # the feedback turn itself is logged by the button's title, not by the payload
+    assert any(t["text"] == "役に立たなかった" and t["kind"] == "choice" for t in log.turns())
+
+
+def test_none_of_these_queues_the_question_that_got_the_candidates(app, client, fake_rasa):
+    fake_rasa.replies = [{"custom": {**_suggest_reply()[0]["custom"], "buttons": _suggest_reply()[0]["custom"]["buttons"]
+                                     + [{"title": "どれにも当てはまらない", "payload": "/none_of_these", "kind": "none"}]}}]
+    client.post("/api/chat", json={"message": "ごみのこと"})
+    fake_rasa.replies = [{"custom": {"text": "お役に立てず…", "tier": "unknown", "unanswered": True}}]
+    client.post("/api/chat", json={"choice": "c3"})
+    queue = app.extensions["convlog"].unanswered_queue()
+    assert [(q["text"], q["reason"]) for q in queue] == [("ごみのこと", "none_of_these")]
+
+
+def test_unknown_answers_are_queued(app, client, fake_rasa):
+    fake_rasa.replies = [{"custom": {"text": "見つかりませんでした。", "tier": "unknown", "unanswered": True}}]
+    client.post("/api/chat", json={"message": "ｑｗｅｒｔｙ"})
+    assert [q["reason"] for q in app.extensions["convlog"].unanswered_queue()] == ["unknown"]
+
+
+def test_a_broken_log_database_never_breaks_the_chat(tmp_path, fake_rasa):
+    from bot import create_app
+
+    (tmp_path / "db").mkdir()
+    broken = create_app({"TESTING": True, "SECRET_KEY": "t", "RASA_CLIENT": fake_rasa,
+                         "LOG_DB": f"sqlite:///{tmp_path / 'db'}"})  # a directory, not a database file
+    response = broken.test_client().post("/api/chat", json={"message": "こんにちは"})
+    assert response.status_code == 200 and response.json["messages"]
+    assert broken.extensions["convlog"].dropped_writes >= 1
