@@ -1,4 +1,4 @@
-"""Application factory: ``create_app(test_config=None)`` wires settings and blueprints."""
+"""Application factory: ``create_app(test_config=None)`` wires settings, security, stores and blueprints."""
 
 from __future__ import annotations
 
@@ -32,27 +32,27 @@ def _database_url(url: str) -> str:
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     settings = load_settings(test_config)
-    app = Flask(__name__, static_folder=None)
+    app = Flask(__name__, static_folder=None, template_folder="templates")
     app.config.update(settings)
     app.config["SECRET_KEY"] = _secret_key(settings["SECRET_KEY"])
-    app.config.update(
-        SESSION_COOKIE_HTTPONLY=True,
-        SESSION_COOKIE_SAMESITE="Lax",
-        MAX_CONTENT_LENGTH=16 * 1024,
-        JSON_AS_ASCII=False,
-    )
+    app.config.update(MAX_CONTENT_LENGTH=16 * 1024, JSON_AS_ASCII=False)
     app.json.ensure_ascii = False
     app.extensions["rasa"] = (test_config or {}).get("RASA_CLIENT") or RasaClient(
         settings["RASA_URL"], settings["RASA_TIMEOUT"]
     )
 
+    from bot.accounts import StaffStore
     from bot.convlog import ConversationLog
+    from bot.security import install
 
+    install(app)
     app.extensions["convlog"] = ConversationLog(_database_url(settings["LOG_DB"]), salt=app.config["SECRET_KEY"])
+    app.extensions["staff"] = StaffStore(_database_url(settings["STAFF_DB"]))
 
-    from bot import chat, health, site
+    from bot import chat, health, site, staff
 
     app.register_blueprint(chat.bp)
     app.register_blueprint(health.bp)
+    app.register_blueprint(staff.bp)
     app.register_blueprint(site.bp)
     return app

@@ -17,11 +17,13 @@ import json
 import time
 import uuid
 from typing import Any
+from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, jsonify, request, session
+from flask import Blueprint, current_app, g, jsonify, request, session
 
 from bot.convlog import TIERS
 from bot.rasa_client import RasaUnavailableError
+from bot.security import ERROR_ORIGIN, csrf, limiter, same_origin_or_allowed, session_key
 
 bp = Blueprint("chat", __name__, url_prefix="/api")
 
@@ -42,27 +44,41 @@ def neutralize(text: str) -> str:
     return text
 
 
-def sender_id() -> str:
+def sender_id(audience: str) -> str:
+    """The Rasa conversation: one per browser session *and* audience, so a staff
+    conversation's slots (its topic) never carry into a resident one."""
     if "sid" not in session:
         session["sid"] = uuid.uuid4().hex
-    return session["sid"]
+    return f"{session['sid']}-{audience}"
 
 
-def _link(url: str) -> str | None:
-    """Only http(s) links leave the gateway; the sample homepage is served locally."""
+def _hosts(setting: str) -> set[str]:
+    return {h.strip().lower() for h in current_app.config[setting].split(",") if h.strip()}
+
+
+def _link(url: str, audience: str) -> str | None:
+    """Only http(s) links to allow-listed hosts leave the gateway (staff also get internal
+    hosts); the sample homepage is served locally."""
     origin = current_app.config["SITE_ORIGIN"].rstrip("/")
     if current_app.config["SAMPLE_SITE_DIR"] and origin and url.startswith(origin + "/"):
         return url[len(origin):]
-    return url if url.startswith(("https://", "http://")) else None
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        return None
+    allowed = _hosts("LINK_DOMAINS") | {urlsplit(origin).hostname or ""}
+    if audience == "staff":
+        allowed |= _hosts("STAFF_LINK_DOMAINS")
+    return url if parts.hostname.lower() in allowed else None
 
 
-def _clean_link(link: Any) -> dict[str, str] | None:
-    if isinstance(link, dict) and isinstance(link.get("url"), str) and (url := _link(link["url"])):
+def _clean_link(link: Any, audience: str) -> dict[str, str] | None:
+    if isinstance(link, dict) and isinstance(link.get("url"), str) and (url := _link(link["url"], audience)):
         return {"url": url, "title": str(link.get("title") or "")}
     return None
 
 
-def to_widget_messages(replies: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, str]]:
+def to_widget_messages(replies: list[dict[str, Any]], audience: str = "resident"
+                       ) -> tuple[list[dict[str, Any]], dict[str, str]]:
     """Rasa REST replies → widget messages, plus the choice-id → payload map offered."""
     messages, choices = [], {}
     for reply in replies:
@@ -74,9 +90,9 @@ def to_widget_messages(replies: list[dict[str, Any]]) -> tuple[list[dict[str, An
         for key in ("tier", "faq_id", "page_id"):
             if isinstance(body.get(key), str):
                 message[key] = body[key]
-        if link := _clean_link(body.get("link")):
+        if link := _clean_link(body.get("link"), audience):
             message["link"] = link
-        more = [lk for lk in map(_clean_link, body.get("links") or []) if lk][:MAX_LINKS - 1]
+        more = [lk for lk in (_clean_link(x, audience) for x in body.get("links") or []) if lk][:MAX_LINKS - 1]
         if more:
             message["links"] = more
         buttons = []
@@ -116,7 +132,7 @@ def converse(audience: str):
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         return jsonify(error=ERROR_BAD_REQUEST), 400
-    offered = session.get("offered") or {}
+    offered = (session.get("offered") or {}).get(audience) or {}
     chosen = None
     if "choice" in data:
         choice = data["choice"]
@@ -136,17 +152,19 @@ def converse(audience: str):
             return jsonify(error=ERROR_EMPTY), 400
     started = time.perf_counter()
     try:
-        replies = current_app.extensions["rasa"].send(sender_id(), text, {"audience": audience})
+        replies = current_app.extensions["rasa"].send(sender_id(audience), text, {"audience": audience})
     except RasaUnavailableError:
         current_app.logger.exception("Rasa unavailable")
         return jsonify(error=ERROR_UNAVAILABLE), 503
     latency_ms = int((time.perf_counter() - started) * 1000)
-    messages, choices = to_widget_messages(replies)
+    messages, choices = to_widget_messages(replies, audience)
+    g.chat_messages = messages
     turn_id = _log_turn(audience, log_text, chosen, replies, latency_ms)
     titles = {b["choice"]: b["title"] for m in messages for b in m.get("buttons", [])}
     # each choice remembers the turn that offered it: the answer a feedback button rates,
     # the question whose candidates 「どれにも当てはまらない」 rejects
-    session["offered"] = {c: {"payload": p, "title": titles.get(c, ""), "turn": turn_id} for c, p in choices.items()}
+    session["offered"] = {**(session.get("offered") or {}), audience: {
+        c: {"payload": p, "title": titles.get(c, ""), "turn": turn_id} for c, p in choices.items()}}
     return jsonify(messages=messages)
 
 
@@ -178,12 +196,33 @@ def _log_turn(audience: str, log_text: str, chosen: dict | None, replies: list[d
     return turn_id
 
 
+csrf.exempt(bp)  # a JSON API: cross-site posts are refused by the Origin check below instead
+
+
+@bp.before_request
+def _same_site_only():
+    if request.method == "POST" and not same_origin_or_allowed():
+        return jsonify(error=ERROR_ORIGIN), 403
+    return None
+
+
+def chat_limits(view):
+    """Per-conversation and per-address rate limits (settings RATE_LIMIT_SESSION / RATE_LIMIT_IP)."""
+    view = limiter.limit(lambda: current_app.config["RATE_LIMIT_SESSION"], key_func=session_key)(view)
+    return limiter.limit(lambda: current_app.config["RATE_LIMIT_IP"])(view)
+
+
 @bp.post("/chat")
+@chat_limits
 def chat():
     return converse("resident")
 
 
 @bp.post("/reset")
 def reset():
+    """A new resident conversation (a staff login in the same browser is kept)."""
+    staff = session.get("staff")
     session.clear()
+    if staff:
+        session["staff"] = staff
     return jsonify(ok=True)

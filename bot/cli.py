@@ -216,6 +216,61 @@ def log_unanswered(audience: str | None, limit: int) -> None:
     console.print(table)
 
 
+# --- staff accounts ---------------------------------------------------------
+
+@main.group()
+def staff() -> None:
+    """Staff accounts for /staff (Argon2id password hashes)."""
+
+
+def _staff_store():
+    from bot.accounts import StaffStore
+    from bot.app import _database_url
+
+    return StaffStore(_database_url(_settings()["STAFF_DB"]))
+
+
+@staff.command("add")
+@click.argument("username")
+@click.option("--role", type=click.Choice(["staff", "admin"]), default="staff", show_default=True)
+@click.password_option(help="Prompted (twice) when not given; at least 12 characters.")
+def staff_add(username: str, role: str, password: str) -> None:
+    """Create an account."""
+    from bot.accounts import AccountError
+
+    try:
+        _staff_store().add(username, password, role)
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+    console.print(f"added {username} ({role})")
+
+
+@staff.command("disable")
+@click.argument("username")
+@click.option("--enable", is_flag=True, help="Re-enable instead.")
+def staff_disable(username: str, enable: bool) -> None:
+    """Disable an account (its open sessions end at their next request)."""
+    from bot.accounts import AccountError
+
+    try:
+        _staff_store().set_disabled(username, not enable)
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+    console.print(f"{username}: {'enabled' if enable else 'disabled'}")
+
+
+@staff.command("list")
+def staff_list() -> None:
+    """Accounts with role, state and last login."""
+    table = Table(title="staff accounts")
+    for column in ("username", "role", "state", "created", "last login"):
+        table.add_column(column)
+    for user in _staff_store().users():
+        table.add_row(user["username"], user["role"], "disabled" if user["disabled"] else "active",
+                      str(user["created_at"])[:16], str(user["last_login_at"] or "-")[:16])
+    console.print(table)
+
+
 # --- nlu -------------------------------------------------------------------
 
 @main.group()

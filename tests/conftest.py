@@ -52,7 +52,8 @@ def app(fake_rasa, tmp_path):
 
     return create_app({"TESTING": True, "SECRET_KEY": "test", "RASA_CLIENT": fake_rasa,
                        "INDEX_ROOT": str(tmp_path / "index"), "ACTION_SERVER_URL": "http://127.0.0.1:9",
-                       "LOG_DB": f"sqlite:///{tmp_path / 'log.sqlite'}"})
+                       "LOG_DB": f"sqlite:///{tmp_path / 'log.sqlite'}",
+                       "STAFF_DB": f"sqlite:///{tmp_path / 'staff.sqlite'}"})
 
 
 @pytest.fixture

@@ -61,6 +61,10 @@ def start_live_stack(log_dir: Path) -> LiveStack:
     model, _ = train(settings)
     ports = Ports(rasa=free_port(), actions=free_port(), gateway=free_port())
     log_db = log_dir / "conversations.sqlite"
-    stack = build_stack(settings, model, ports, log_dir=log_dir, extra_env={"CITYBOT_LOG_DB": f"sqlite:///{log_db}"})
+    # every test request comes from 127.0.0.1: the limits are tested on their own (tests/unit/test_security.py)
+    extra_env = {"CITYBOT_LOG_DB": f"sqlite:///{log_db}", "CITYBOT_STAFF_DB": f"sqlite:///{log_dir / 'staff.sqlite'}",
+                 "CITYBOT_RATE_LIMIT_IP": "100000 per minute", "CITYBOT_RATE_LIMIT_SESSION": "10000 per minute",
+                 "CITYBOT_LOGIN_RATE_LIMIT": "10000 per minute"}
+    stack = build_stack(settings, model, ports, log_dir=log_dir, extra_env=extra_env)
     stack.start(timeout=300)
     return LiveStack(stack, ports, settings, log_db)

@@ -3,7 +3,8 @@
  *
  * Owns: the floating chat UI that any page embeds with ONE tag:
  *   <script src="/widget/widget.js" data-endpoint="/api" defer></script>
- *   optional: data-title="…", data-mode="resident" (default) | "staff".
+ *   optional: data-title="…", data-mode="resident" (default) | "staff",
+ *   data-csrf-token="…" (sent as X-CSRFToken; the gateway's staff page sets it).
  * Everything renders inside a shadow root on <citybot-widget>; widget.css is loaded from
  * beside this script. The visible history lives in sessionStorage (per tab, per endpoint+mode).
  *
@@ -51,6 +52,7 @@
   var endpoint = (attr('data-endpoint') || '/api').replace(/\/+$/, '');
   var title = attr('data-title') || T.title;
   var mode = attr('data-mode') === 'staff' ? 'staff' : 'resident';
+  var csrfToken = attr('data-csrf-token') || '';
   var cssHref;
   try { cssHref = new URL('widget.css', script && script.src || location.href).href; } catch (e) { cssHref = 'widget.css'; }
 
@@ -280,7 +282,8 @@
     return fetch(endpoint + path, {
       method: 'POST',
       credentials: 'same-origin',
-      headers: { 'Content-Type': 'application/json' },
+      headers: csrfToken ? { 'Content-Type': 'application/json', 'X-CSRFToken': csrfToken }
+                         : { 'Content-Type': 'application/json' },
       body: JSON.stringify(body),
       signal: signal
     });
