@@ -16,6 +16,7 @@ from actions import context
 from actions.context import audience_of, response_text, text_of
 from actions.replies import button, feedback_buttons, link, send
 from actions.search import answer_by_search
+from retrieval.fusion import ANSWER
 from retrieval.procedures import ASPECT_LABELS, Procedure, aspect_of
 
 
@@ -99,6 +100,15 @@ class ActionFollowUp(Action):
                 return answer_by_search(dispatcher, tracker, domain, f"{entry.question} {text}")
         if kind == "garbage":
             return answer_by_search(dispatcher, tracker, domain, f"{key} {text}")
-        if aspect is None:  # not a follow-up after all
+        # no topic in context: a follow-up that names its subject (「〇〇の窓口はどこですか」) is a
+        # question search can answer; a bare one (「それはオンラインでできますか？」) needs the topic
+        if aspect is None or _confident(tracker, text):
             return answer_by_search(dispatcher, tracker, domain, text)
         return _ask_which(dispatcher, tracker, domain)
+
+
+def _confident(tracker: Tracker, text: str) -> bool:
+    try:
+        return context.registry().get(audience_of(tracker)).search(text, k=2).tier == ANSWER
+    except Exception:
+        return False
