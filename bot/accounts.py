@@ -43,6 +43,8 @@ class StaffUser(Base):
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    #: bumped at logout (and when disabled): signed session cookies issued before are void
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class AuditEntry(Base):
@@ -91,7 +93,7 @@ class StaffStore:
             if session.scalar(select(StaffUser).where(StaffUser.username == username)):
                 raise AccountError(f"ユーザー「{username}」は既に登録されています。")
             session.add(StaffUser(username=username, password_hash=_HASHER.hash(password), role=role,
-                                  disabled=False, created_at=_now()))
+                                  disabled=False, created_at=_now(), session_epoch=0))
 
     def set_disabled(self, username: str, disabled: bool = True) -> None:
         with self._sessions.begin() as session:
@@ -99,6 +101,7 @@ class StaffStore:
             if user is None:
                 raise AccountError(f"ユーザー「{username}」は登録されていません。")
             user.disabled = disabled
+            user.session_epoch = (user.session_epoch or 0) + 1
 
     def set_password(self, username: str, password: str) -> None:
         if len(password) < MIN_PASSWORD_CHARS:
@@ -116,10 +119,19 @@ class StaffStore:
                     for u in session.scalars(select(StaffUser).order_by(StaffUser.username))]
 
     def user(self, username: str) -> dict | None:
-        """The active account (role, username), or None if missing or disabled."""
+        """The active account (role, username, session epoch), or None if missing or disabled."""
         with self._sessions() as session:
             user = session.scalar(select(StaffUser).where(StaffUser.username == username))
-            return {"username": user.username, "role": user.role} if user and not user.disabled else None
+            if user is None or user.disabled:
+                return None
+            return {"username": user.username, "role": user.role, "epoch": user.session_epoch or 0}
+
+    def end_sessions(self, username: str) -> None:
+        """Logout: every session cookie issued to this account so far stops working."""
+        with self._sessions.begin() as session:
+            user = session.scalar(select(StaffUser).where(StaffUser.username == username))
+            if user is not None:
+                user.session_epoch = (user.session_epoch or 0) + 1
 
     def verify(self, username: str, password: str) -> dict | None:
         """The account if the password is right and the account is active; constant work either way."""
@@ -134,7 +146,7 @@ class StaffStore:
             if _HASHER.check_needs_rehash(user.password_hash):
                 user.password_hash = _HASHER.hash(password)
             user.last_login_at = _now()
-            return {"username": user.username, "role": user.role}
+            return {"username": user.username, "role": user.role, "epoch": user.session_epoch or 0}
 
     # -- audit ------------------------------------------------------------------------
 

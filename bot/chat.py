@@ -220,9 +220,8 @@ def chat():
 
 @bp.post("/reset")
 def reset():
-    """A new resident conversation (a staff login in the same browser is kept)."""
-    staff = session.get("staff")
+    """A new resident conversation (a staff login and its CSRF token in the same browser are kept)."""
+    kept = {key: session[key] for key in ("staff", "csrf_token") if key in session}
     session.clear()
-    if staff:
-        session["staff"] = staff
+    session.update(kept)
     return jsonify(ok=True)

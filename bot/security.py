@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import uuid
 from urllib.parse import urlsplit
 
 from flask import Flask, jsonify, request, session
@@ -46,8 +47,12 @@ class HttpsAwareSessionInterface(SecureCookieSessionInterface):
 
 
 def session_key() -> str:
-    """Rate-limit key of the conversation (the signed session id), falling back to the IP."""
-    return "sid:" + session["sid"] if "sid" in session else "ip:" + get_remote_address()
+    """Rate-limit key of the conversation: the signed session id, created here on a conversation's
+    first message so that new conversations from one address (carrier NAT) never share a bucket;
+    a client that drops its cookie is a new conversation each time, bounded by the per-IP limit."""
+    if "sid" not in session:
+        session["sid"] = uuid.uuid4().hex
+    return "sid:" + session["sid"]
 
 
 def same_origin_or_allowed() -> bool:

@@ -48,6 +48,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("STAFF_DB", "sqlite:///var/db/staff.sqlite", "Staff accounts (Argon2id hashes) and the staff audit log (SQLAlchemy URL)."),
     Setting("STAFF_NETWORKS", "", "Comma-separated CIDRs allowed to reach /staff (empty = any address)."),
     Setting("STAFF_IDLE_MINUTES", 30, "A staff session ends after this many minutes without a request."),
+    Setting("STAFF_MAX_HOURS", 12, "A staff session ends this many hours after login, however active."),
     Setting("HOMEPAGE_ORIGINS", "", "Comma-separated origins of the city homepage that embed the widget (CORS for /api, frame-ancestors)."),
     Setting("LINK_DOMAINS", "www.city.example.jp", "Hosts that resident answers may link to (comma-separated); other links are dropped."),
     Setting("STAFF_LINK_DOMAINS", "intra.city.example.jp", "Additional hosts that staff answers may link to (internal pages)."),

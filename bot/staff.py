@@ -54,24 +54,29 @@ def allowed_address() -> bool:
         address = ipaddress.ip_address(request.remote_addr or "")
     except ValueError:
         return False
+    if address.version == 6 and address.ipv4_mapped:  # an IPv4 client of a dual-stack ([::]) listener
+        address = address.ipv4_mapped
     return any(address in network for network in networks)
 
 
 def current_staff() -> dict | None:
-    """The logged-in staff member, or None (not logged in, idle too long, or account disabled)."""
+    """The logged-in staff member, or None: not logged in, idle too long, past the absolute
+    limit (``STAFF_MAX_HOURS``), logged out elsewhere, or the account disabled."""
     info = session.get("staff")
     if not isinstance(info, dict) or "user" not in info:
         return None
-    idle = time.time() - float(info.get("last", 0))
-    if idle > current_app.config["STAFF_IDLE_MINUTES"] * 60:
+    now = time.time()
+    idle = now - float(info.get("last", 0))
+    age = now - float(info.get("since", 0))
+    if idle > current_app.config["STAFF_IDLE_MINUTES"] * 60 or age > current_app.config["STAFF_MAX_HOURS"] * 3600:
         store().audit(info["user"], "expired", remote_addr=request.remote_addr or "")
         session.pop("staff", None)
         return None
     account = store().user(info["user"])
-    if account is None:  # disabled (or removed) since the login
+    if account is None or account["epoch"] != info.get("epoch"):  # disabled, or a logout voided this cookie
         session.pop("staff", None)
         return None
-    session["staff"] = {"user": account["username"], "role": account["role"], "last": time.time()}
+    session["staff"] = info | {"role": account["role"], "last": now}
     return session["staff"]
 
 
@@ -128,7 +133,9 @@ def login():
         return render_template("staff_login.html", error=ERROR_LOGIN), 401
     session.clear()  # a fresh session: no fixation, no resident conversation carried over
     session["sid"] = uuid.uuid4().hex
-    session["staff"] = {"user": account["username"], "role": account["role"], "last": time.time()}
+    now = time.time()
+    session["staff"] = {"user": account["username"], "role": account["role"], "epoch": account["epoch"],
+                        "since": now, "last": now}
     store().audit(account["username"], "login", remote_addr=request.remote_addr or "")
     return redirect(url_for("staff.index"))
 
@@ -136,7 +143,8 @@ def login():
 @bp.post("/logout")
 def logout():
     info = session.get("staff")
-    if isinstance(info, dict) and info.get("user"):
+    if isinstance(info, dict) and info.get("user") and current_staff() is not None:
+        store().end_sessions(info["user"])  # copies of this cookie stop working too
         store().audit(info["user"], "logout", remote_addr=request.remote_addr or "")
     session.clear()
     return redirect(url_for("staff.index"))
@@ -155,6 +163,9 @@ def chat():
 @bp.post("/api/reset")
 @login_required(api=True)
 def reset():
+    """「最初から」: a new conversation id, so Rasa starts the staff conversation afresh (no old slots),
+    and no staff choices on offer (the id is shared, so a resident conversation restarts too)."""
+    session["sid"] = uuid.uuid4().hex
     offered = session.get("offered") or {}
     offered.pop("staff", None)
     session["offered"] = offered
