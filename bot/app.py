@@ -49,8 +49,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.extensions["convlog"] = ConversationLog(_database_url(settings["LOG_DB"]), salt=app.config["SECRET_KEY"])
     app.extensions["staff"] = StaffStore(_database_url(settings["STAFF_DB"]))
 
-    from bot import chat, health, site, staff
+    from bot import apidocs, chat, health, site, staff
 
+    app.register_blueprint(apidocs.bp)
     app.register_blueprint(chat.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(staff.bp)

@@ -14,6 +14,7 @@ put the question on the unanswered queue.
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from typing import Any
@@ -34,6 +35,8 @@ ERROR_UNKNOWN_CHOICE = "この選択肢は有効期限が切れました。も�
 ERROR_UNAVAILABLE = "申し訳ありません。ただいまチャットボットが応答できません。時間をおいてもう一度お試しください。"
 BUTTON_KINDS = ("feedback", "none", "menu", "follow_up", "handoff")
 MAX_LINKS = 2
+#: characters that make parsers disagree about a URL's host (backslashes, controls, spaces)
+URL_FORBIDDEN = re.compile(r"[\\\x00-\x20\x7f]")
 
 
 def neutralize(text: str) -> str:
@@ -59,9 +62,12 @@ def _hosts(setting: str) -> set[str]:
 def _link(url: str, audience: str) -> str | None:
     """Only http(s) links to allow-listed hosts leave the gateway (staff also get internal
     hosts); the sample homepage is served locally."""
+    if URL_FORBIDDEN.search(url):
+        return None
     origin = current_app.config["SITE_ORIGIN"].rstrip("/")
     if current_app.config["SAMPLE_SITE_DIR"] and origin and url.startswith(origin + "/"):
-        return url[len(origin):]
+        path = url[len(origin):]
+        return None if path.startswith("//") else path  # "//host" would leave the site
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http") or not parts.hostname:
         return None
@@ -77,11 +83,16 @@ def _clean_link(link: Any, audience: str) -> dict[str, str] | None:
     return None
 
 
+def _dicts(value: Any) -> list[dict]:
+    """Only the dict items of a list (Rasa replies are checked, never trusted)."""
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
 def to_widget_messages(replies: list[dict[str, Any]], audience: str = "resident"
                        ) -> tuple[list[dict[str, Any]], dict[str, str]]:
     """Rasa REST replies → widget messages, plus the choice-id → payload map offered."""
     messages, choices = [], {}
-    for reply in replies:
+    for reply in _dicts(replies):
         body = reply.get("custom") if isinstance(reply.get("custom"), dict) else reply
         text = body.get("text")
         if not isinstance(text, str) or not text:
@@ -92,11 +103,11 @@ def to_widget_messages(replies: list[dict[str, Any]], audience: str = "resident"
                 message[key] = body[key]
         if link := _clean_link(body.get("link"), audience):
             message["link"] = link
-        more = [lk for lk in (_clean_link(x, audience) for x in body.get("links") or []) if lk][:MAX_LINKS - 1]
+        more = [lk for lk in (_clean_link(x, audience) for x in _dicts(body.get("links"))) if lk][:MAX_LINKS - 1]
         if more:
             message["links"] = more
         buttons = []
-        for button in body.get("buttons") or []:
+        for button in _dicts(body.get("buttons")):
             payload = button.get("payload")
             if isinstance(payload, str) and button.get("title"):
                 choice = f"c{len(choices) + 1}"
@@ -113,7 +124,7 @@ def to_widget_messages(replies: list[dict[str, Any]], audience: str = "resident"
 
 def _main_reply(replies: list[dict[str, Any]]) -> dict[str, Any]:
     """The reply that carries the turn's outcome (tier, ids) for the log."""
-    bodies = [r.get("custom") if isinstance(r.get("custom"), dict) else r for r in replies]
+    bodies = [r.get("custom") if isinstance(r.get("custom"), dict) else r for r in _dicts(replies)]
     return next((b for b in bodies if b.get("tier") and b.get("tier") != "scripted"), None) or \
         next((b for b in bodies if b.get("tier")), {})
 

@@ -103,7 +103,7 @@
   function safeLink(l) {
     if (!l || typeof l !== 'object' || typeof l.url !== 'string') return null;
     var u = l.url.trim(), href = null;
-    if (u.charAt(0) === '/') href = u;
+    if (u.charAt(0) === '/' && !/^\/[\/\\]/.test(u)) href = u; // a path on this site, never //host
     else {
       try {
         var p = new URL(u);
