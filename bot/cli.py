@@ -61,6 +61,8 @@ def build_indexes(settings: dict, audiences: list[str], force: bool = False) -> 
             if report is None:
                 continue  # this audience's homepage was not crawled
             state = "up to date" if report.skipped else f"built in {report.seconds:.1f} s"
+            if report.note:
+                state += f" — {report.note}"
             unit = "entries" if kind == "faq" else "passages"
             console.print(f"index {label}: {report.entries} {unit}, {state} → {report.path}")
 
@@ -71,6 +73,118 @@ def build_indexes(settings: dict, audiences: list[str], force: bool = False) -> 
 def index_build(audience: str, force: bool) -> None:
     """Embed the FAQ CSVs and write each audience's index."""
     build_indexes(_settings(), ["resident", "staff"] if audience == "all" else [audience], force)
+
+
+# --- faq (maintainers) ---------------------------------------------------------
+
+@main.group()
+def faq() -> None:
+    """Maintainers: check, publish and roll back an audience's FAQ CSV."""
+
+
+def _print_check(report) -> None:
+    table = Table(title=f"{report.source}: {report.summary()}")
+    for column in ("種別", "行", "列", "内容"):
+        table.add_column(column)
+    for kind, rows in (("エラー", report.errors), ("警告", report.warnings)):
+        for row in rows[:200]:
+            table.add_row(kind, str(row.line or "-"), row.column or "-", row.message)
+    if report.errors or report.warnings:
+        console.print(table)
+    else:
+        console.print(f"{report.source}: {report.summary()}")
+
+
+@faq.command("validate")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+def faq_validate(file: str) -> None:
+    """Check a CSV (encoding, layout, every row); exit 1 on any error. Nothing is changed."""
+    from retrieval.faq_check import check_faq_file
+
+    report = check_faq_file(file)
+    _print_check(report)
+    if not report.ok:
+        raise SystemExit(1)
+
+
+@faq.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--audience", type=AUDIENCE_CHOICE, required=True)
+@click.option("--dry-run", is_flag=True, help="Check and show the diff only.")
+@click.option("--force", is_flag=True, help="Publish even if the regression check finds a quality drop.")
+def faq_import(file: str, audience: str, dry_run: bool, force: bool) -> None:
+    """Check FILE, show the diff, build a new version, check quality, switch the live version atomically."""
+    from bot.publishing import PublishError, publish
+    from retrieval.faq_check import check_faq_file
+
+    settings = _settings()
+    report = check_faq_file(file)
+    _print_check(report)
+    if not report.ok:
+        raise click.ClickException("ファイルに問題があるため、何も変更していません。")
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=True) as bar:
+        tasks: dict[str, int] = {}
+
+        def step(name: str, done: int, total: int) -> None:
+            if name not in tasks:
+                tasks[name] = bar.add_task(name, total=total)
+            bar.update(tasks[name], completed=done, total=total)
+
+        try:
+            result = publish(settings, audience, Path(file).read_bytes(), Path(file).name, dry_run=dry_run,
+                             force=force, progress=step)
+        except PublishError as exc:
+            raise click.ClickException(str(exc)) from exc
+    diff = result.diff
+    console.print(f"差分: {diff.summary()}")
+    for label, ids in (("追加", diff.added), ("変更", diff.changed), ("削除", diff.removed)):
+        if ids:
+            console.print(f"  {label}: {', '.join(ids[:30])}{' …' if len(ids) > 30 else ''}")
+    if result.quality:
+        q = result.quality
+        console.print(f"品質確認: MRR@10 {q['live']:.3f} → {q['new']:.3f}（評価用の質問 {q['queries']}件）")
+    if dry_run:
+        console.print("確認のみ（--dry-run）: 何も変更していません。")
+    elif result.version is None:
+        console.print("内容が公開中の版と同じため、何も変更していません。")
+    else:
+        console.print(f"公開しました: {audience} の版 {result.version}（{len(result.report.entries)}件、"
+                      f"新しく埋め込んだ文 {result.embedded}件、{result.seconds:.1f} 秒）。"
+                      "回答への反映は次の質問からです。NLU の例文も更新するには citybot nlu retrain を実行してください。")
+
+
+@faq.command("versions")
+@click.option("--audience", type=AUDIENCE_CHOICE, default="resident", show_default=True)
+def faq_versions(audience: str) -> None:
+    """Published versions (the live one marked)."""
+    from bot.publishing import store
+
+    versions = store(_settings(), audience)
+    current = versions.current()
+    table = Table(title=f"{audience} FAQ versions")
+    for column in ("", "version", "published (UTC)", "entries", "added / changed / removed", "MRR@10", "source"):
+        table.add_column(column)
+    for v in versions.versions():
+        quality = f"{v.quality['live']:.3f}→{v.quality['new']:.3f}" if v.quality else "-"
+        table.add_row("●" if v.version == current else "", v.version, v.created_at[:19], str(v.entries),
+                      f"{len(v.added)} / {len(v.changed)} / {len(v.removed)}", quality, v.source)
+    console.print(table)
+
+
+@faq.command("rollback")
+@click.argument("version", required=False)
+@click.option("--audience", type=AUDIENCE_CHOICE, default="resident", show_default=True)
+def faq_rollback(version: str | None, audience: str) -> None:
+    """Make VERSION (default: the one before the live one) live again."""
+    from bot.publishing import PublishError, rollback
+    from retrieval.versions import VersionError
+
+    try:
+        live = rollback(_settings(), audience, version)
+    except (PublishError, VersionError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    console.print(f"{audience}: 版 {live} に戻しました（次の質問から反映されます）。")
 
 
 # --- ask -------------------------------------------------------------------
@@ -301,6 +415,24 @@ def train_model(settings: dict, force: bool = False, out: Console = console):
     state = f"trained in {time.monotonic() - started:.0f} s" if trained else "up to date (training data unchanged)"
     out.print(f"rasa model: {model.name}, {state}")
     return model
+
+
+@nlu.command("retrain")
+@click.option("--no-load", is_flag=True, help="Train only; do not load the model into the running Rasa.")
+def nlu_retrain(no_load: bool) -> None:
+    """Regenerate FAQ examples, train if anything changed, and load the model into the running Rasa (no restart)."""
+    from bot.training import TrainingError, load_into_rasa
+
+    settings = _settings()
+    model = train_model(settings)  # a failed training raises here: the running model is untouched
+    if no_load:
+        return
+    with console.status(f"loading {model.name} into Rasa at {settings['RASA_URL']} …"):
+        try:
+            load_into_rasa(settings["RASA_URL"], model)
+        except TrainingError as exc:
+            raise click.ClickException(f"{exc} — the previous model keeps serving") from exc
+    console.print(f"live: Rasa now serves {model.name}")
 
 
 @nlu.command("validate")

@@ -69,3 +69,16 @@ def train(settings: dict, force: bool = False, log_file: Path | None = None) -> 
         raise TrainingError(f"rasa train failed (exit {result.returncode}); see {log_file}")
     (models / STAMP).write_text(json.dumps({"hash": digest, "model": name}), encoding="utf-8")
     return model, True
+
+
+def load_into_rasa(rasa_url: str, model: Path, timeout: float = 180.0) -> None:
+    """Replace the running Rasa server's model over its HTTP API (``PUT /model``) — no restart.
+    Rasa keeps serving the old model until the new one is loaded; on failure it keeps the old one."""
+    import requests
+
+    try:
+        response = requests.put(f"{rasa_url.rstrip('/')}/model", json={"model_file": str(model)}, timeout=timeout)
+    except requests.RequestException as exc:
+        raise TrainingError(f"Rasa at {rasa_url} did not answer: {exc}") from exc
+    if response.status_code not in (200, 204):
+        raise TrainingError(f"Rasa refused the model ({response.status_code}): {response.text[:300]}")

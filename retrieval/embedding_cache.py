@@ -19,6 +19,7 @@ class EmbeddingCache:
 
     def __init__(self, path: str | Path | None):
         self._db = None
+        self.encoded = 0  # texts embedded (not found in the cache) by this instance
         if path is not None:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(str(path))
@@ -62,6 +63,7 @@ class EmbeddingCache:
             if progress:
                 progress(len(batch))
         matrix = np.stack([found[k] for k in keys]) if keys else np.zeros((0, dim), np.float32)
+        self.encoded += len(missing)
         return matrix.astype(np.float32), len(missing)
 
     def close(self) -> None:

@@ -115,6 +115,21 @@ def _canonical_header(name: str) -> str:
     return HEADER_ALIASES.get(key, name.strip())
 
 
+def entry_from_values(values: dict[str, str]) -> FaqEntry:
+    """Build an entry from stripped cell values keyed by canonical column name.
+
+    ``alt_questions`` is split on ``|``; missing optional columns become empty.
+    Shared by :func:`parse_faq_csv` and :mod:`retrieval.faq_check`.
+    """
+    alts = tuple(a.strip() for a in values.get("alt_questions", "").split("|") if a.strip())
+    return FaqEntry(
+        faq_id=values["faq_id"], question=values["question"], answer=values["answer"],
+        url=values.get("url", ""), category1=values.get("category1", ""), category2=values.get("category2", ""),
+        department=values.get("department", ""), updated_at=values.get("updated_at", ""),
+        alt_questions=alts, service_name=values.get("service_name", ""),
+    )
+
+
 def parse_faq_csv(text: str, source: str = "<csv>") -> list[FaqEntry]:
     """Parse CSV text into entries; raise :class:`FaqFormatError` listing every problem."""
     reader = csv.reader(io.StringIO(text, newline=""))
@@ -149,13 +164,7 @@ def parse_faq_csv(text: str, source: str = "<csv>") -> list[FaqEntry]:
             errors += row_errors
             continue
         seen[faq_id] = line
-        alts = tuple(a.strip() for a in values.get("alt_questions", "").split("|") if a.strip())
-        entries.append(FaqEntry(
-            faq_id=faq_id, question=values["question"], answer=values["answer"],
-            url=url, category1=values.get("category1", ""), category2=values.get("category2", ""),
-            department=values.get("department", ""), updated_at=values.get("updated_at", ""),
-            alt_questions=alts, service_name=values.get("service_name", ""),
-        ))
+        entries.append(entry_from_values(values))
     if errors:
         raise FaqFormatError(source, errors)
     return entries

@@ -1,14 +1,16 @@
 """Live indexes per audience, loaded lazily and reloaded when a new build lands.
 
 The action server and the CLI share one :class:`IndexRegistry`. Each audience
-(``resident``, ``staff``) has its own directory under the root; nothing of one
-audience's index is reachable through another. If a new build fails to load, the
-last good index keeps serving.
+(``resident``, ``staff``) has its own directory under the root (for the FAQ, a symlink
+to the live published version, see :mod:`retrieval.versions`); nothing of one
+audience's index is reachable through another. A switch is noticed at the next
+request, without a restart; if a new index fails to load, the last good one keeps serving.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from functools import cached_property
 from pathlib import Path
@@ -31,7 +33,7 @@ class IndexRegistry:
         self.root = Path(root)
         self._encoder_spec = encoder
         self.normalizer = normalizer or Normalizer()
-        self._loaded: dict[tuple[str, str], tuple[float, FaqIndex]] = {}
+        self._loaded: dict[tuple[str, str], tuple[tuple[str, int], FaqIndex]] = {}
         self._lock = threading.Lock()
 
     @cached_property
@@ -54,7 +56,9 @@ class IndexRegistry:
         with self._lock:
             current = self._loaded.get(key)
             try:
-                stamp = manifest.stat().st_mtime_ns
+                # the live FAQ index is a symlink to a published version: a switch or a
+                # rollback changes the target even when the files' times do not
+                stamp = (os.path.realpath(manifest), manifest.stat().st_mtime_ns)
             except FileNotFoundError:
                 if current:
                     return current[1]
