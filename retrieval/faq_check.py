@@ -63,6 +63,8 @@ MAX_FILE_BYTES = 20 * 1024 * 1024
 FIELD_LIMITS = {"question": 500, "answer": 10_000}
 DEFAULT_FIELD_LIMIT = 2_000
 NEAR_DUPLICATE_RATIO = 0.9
+#: Candidate pairs examined for near-duplicate questions before giving up (about 2 s).
+SIMILARITY_BUDGET = 1_000_000
 
 LABELS = {
     "faq_id": "ID", "question": "質問", "answer": "回答", "url": "URL",
@@ -566,9 +568,24 @@ def _check_terminators(report: CheckReport, terminators: list[tuple[str, int]]) 
 # warnings about questions
 
 
+class SearchIncomplete(Exception):
+    """:func:`similar_pairs` ran out of budget; ``pairs`` holds what was found until then."""
+
+    def __init__(self, pairs: list[tuple[int, int, float]]) -> None:
+        super().__init__(f"{len(pairs)} pairs before the budget ran out")
+        self.pairs = pairs
+
+
 def _duplicate_question_warnings(report: CheckReport, valid: list[tuple[int, FaqEntry]]) -> None:
     normalized = [normalize_text(entry.question) for _, entry in valid]
-    for i, j, ratio in similar_pairs(normalized, NEAR_DUPLICATE_RATIO):
+    try:
+        pairs = similar_pairs(normalized, NEAR_DUPLICATE_RATIO, SIMILARITY_BUDGET)
+    except SearchIncomplete as incomplete:
+        pairs = incomplete.pairs
+        report.warnings.append(RowError(0, "question", (
+            "似た質問が多すぎるため、似た質問の確認を途中で打ち切りました。ファイルを分野ごとに分けると全部確認できます"
+        )))
+    for i, j, ratio in pairs:
         (first_line, first), (line, entry) = valid[i], valid[j]
         if first.faq_id == entry.faq_id:
             continue
@@ -590,7 +607,9 @@ def _duplicate_question_warnings(report: CheckReport, valid: list[tuple[int, Faq
                 )))
 
 
-def similar_pairs(texts: list[str], threshold: float = NEAR_DUPLICATE_RATIO) -> list[tuple[int, int, float]]:
+def similar_pairs(
+    texts: list[str], threshold: float = NEAR_DUPLICATE_RATIO, budget: int | None = None,
+) -> list[tuple[int, int, float]]:
     """All pairs ``(i, j, ratio)``, ``i < j``, with ``SequenceMatcher(None, texts[i], texts[j]).ratio() >= threshold``.
 
     Identical texts get ratio 1.0. Instead of comparing all pairs, candidates come from a
@@ -601,6 +620,10 @@ def similar_pairs(texts: list[str], threshold: float = NEAR_DUPLICATE_RATIO) -> 
     most the factor ``threshold / (2 - threshold)``. Each text therefore only has to index
     its rarest ``n - t + 1`` bigrams, where ``t`` is the least overlap any partner of
     acceptable length must have. Pairs found are verified with the real ratio.
+
+    Many texts built from the same template can still make the candidates quadratic:
+    with ``budget`` the search stops after that many candidate pairs and raises
+    :class:`SearchIncomplete` carrying the pairs found so far.
     """
     if not 2 / 3 < threshold <= 1:
         raise ValueError("threshold must be in (2/3, 1]")
@@ -623,10 +646,15 @@ def similar_pairs(texts: list[str], threshold: float = NEAR_DUPLICATE_RATIO) -> 
         tokens.append(grams)
         for token in grams:
             frequency[token] += 1
+    token_sets = [frozenset(grams) for grams in tokens]
+    lengths = [len(text) for text in texts]
     overlap_factor = (3 * threshold - 2) / (2 - threshold)
+    pair_factor = 3 * threshold / 2 - 1
     length_factor = threshold / (2 - threshold)
     index: dict[tuple[str, int], list[int]] = defaultdict(list)
     unfiltered: list[int] = []  # texts too short for the bound: compared with everything
+    matcher = SequenceMatcher(None)
+    examined = 0
     for j, grams in enumerate(tokens):
         size = len(texts[j])
         least = math.ceil(overlap_factor * size - 1 - 1e-9)
@@ -639,11 +667,19 @@ def similar_pairs(texts: list[str], threshold: float = NEAR_DUPLICATE_RATIO) -> 
             candidates.update(unfiltered)
             for token in prefix:
                 index[token].append(j)
-        for i in sorted(candidates):
-            other = len(texts[i])
-            if (i, j) in pairs or min(size, other) < length_factor * max(size, other) - 1e-9:
+        matcher.set_seq2(texts[j])
+        shortest, longest = length_factor * size - 1e-9, size / length_factor + 1e-9
+        own = token_sets[j]
+        examined += len(candidates)
+        if budget is not None and examined > budget:
+            raise SearchIncomplete(sorted((i, j, ratio) for (i, j), ratio in pairs.items()))
+        for i in candidates:
+            other = lengths[i]
+            if not shortest <= other <= longest or (i, j) in pairs:
                 continue
-            matcher = SequenceMatcher(None, texts[i], texts[j])
+            if len(token_sets[i] & own) < pair_factor * (size + other) - 1 - 1e-9:
+                continue  # too few shared bigrams for this pair (see above)
+            matcher.set_seq1(texts[i])
             if matcher.real_quick_ratio() >= threshold and matcher.quick_ratio() >= threshold:
                 ratio = matcher.ratio()
                 if ratio >= threshold:

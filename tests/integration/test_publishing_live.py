@@ -127,3 +127,21 @@ def test_import_killed_at_random_moments_leaves_a_complete_live_version(live_sta
         assert index.search(QUESTION).hits
         good = live
     assert sizes == {len(live_entries(settings, "resident"))}
+
+
+def test_nlu_model_is_swapped_in_the_running_rasa_and_a_bad_one_is_refused(live_stack, tmp_path):
+    """`citybot nlu retrain` loads a model over Rasa's HTTP API; a broken model leaves the old one serving."""
+    from bot.training import TrainingError, current_model, load_into_rasa
+
+    rasa_url = f"http://127.0.0.1:{live_stack.ports.rasa}"
+    model = current_model(live_stack.settings) or current_model(__import__("bot.settings").settings.load_settings())
+    assert model is not None
+    load_into_rasa(rasa_url, model)
+    (reply,) = live_stack.chat(requests.Session(), "こんにちは")
+    assert "習志野市" in reply["text"]
+    broken = tmp_path / "broken.tar.gz"
+    broken.write_bytes(b"not a model")
+    with pytest.raises(TrainingError):
+        load_into_rasa(rasa_url, broken)
+    (reply,) = live_stack.chat(requests.Session(), "こんにちは")
+    assert "習志野市" in reply["text"]  # still the previous model

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from pathlib import Path
 
 import pytest
 
@@ -169,3 +170,21 @@ def test_a_legacy_index_directory_becomes_the_first_version(settings, fake_encod
     assert live.is_symlink() and versions.current() and versions.info().entries == 3
     registry = IndexRegistry(settings["INDEX_ROOT"], encoder=fake_encoder, normalizer=Normalizer())
     assert len(registry.get("resident")) == 3
+
+
+BAD_FILES = sorted((Path(__file__).resolve().parent.parent / "fixtures" / "bad_csv").glob("*.csv"))
+
+
+def test_there_are_enough_malformed_fixtures():
+    assert len(BAD_FILES) >= 20
+
+
+@pytest.mark.parametrize("bad", BAD_FILES, ids=lambda p: p.stem)
+def test_every_malformed_file_is_refused_and_the_live_index_stays_byte_identical(run, settings, fake_encoder, bad):
+    run(TINY_FAQ)
+    live = os.path.join(settings["INDEX_ROOT"], "resident")
+    before = tree_digest(live)
+    with pytest.raises(PublishError, match="ファイルに問題がある"):
+        publish(settings, "resident", bad.read_bytes(), bad.name, encoder=fake_encoder)
+    assert tree_digest(live) == before
+    assert len(VersionStore(settings["INDEX_ROOT"], "resident").versions()) == 1
