@@ -7,10 +7,11 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import context, office_hours
-from actions.office_hours import CLOSED_REASONS, jp_datetime
+from actions import context
 from actions.replies import link, send
+from retrieval import office_hours
 from retrieval.departments import SWITCHBOARD, Department
+from retrieval.office_hours import CLOSED_REASONS, jp_datetime
 
 ONLINE_HINT = "よくある質問やオンラインでできる手続きは、ホームページから24時間ご利用いただけます。"
 

@@ -12,9 +12,9 @@ from typing import Any
 
 from rasa_sdk import Tracker
 
-from actions.office_hours import OfficeHours
 from retrieval.departments import DepartmentDirectory
 from retrieval.garbage import GarbageGuide
+from retrieval.office_hours import OfficeHours
 from retrieval.procedures import ProcedureCatalogue
 from retrieval.registry import AUDIENCES, IndexRegistry
 

@@ -385,6 +385,53 @@ def staff_list() -> None:
     console.print(table)
 
 
+# --- report ---------------------------------------------------------------------
+
+@main.command()
+@click.option("--fiscal-year", type=int, required=True, help="年度: April of this year to March of the next.")
+@click.option("--audience", type=AUDIENCE_CHOICE, default="resident", show_default=True)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default="var/reports", show_default=True)
+def report(fiscal_year: int, audience: str, out_dir: str) -> None:
+    """Write the annual usage report (HTML with charts, and CSV) that the city can publish."""
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+    from bot.publishing import live_entries
+    from bot.stats import fiscal_months, fiscal_year_range, template_context, to_csv, usage
+    from retrieval.office_hours import OfficeHours
+
+    settings, log = _conversation_log()
+    start, end = fiscal_year_range(fiscal_year)
+    turns = log.turns_between(start, end, audience)
+    unanswered = log.unanswered_between(start, end, audience)
+    try:
+        entries = live_entries(settings, audience)
+    except Exception:  # no index yet: categories fall back to その他
+        entries = []
+    result = usage(turns, unanswered, entries, start, end)
+    months = fiscal_months(fiscal_year)
+    env = Environment(loader=FileSystemLoader(str(Path(__file__).parent / "templates")),
+                      autoescape=select_autoescape(["html"]))
+    title = f"AIチャットボット利用状況（令和{fiscal_year - 2018}年度）"
+    page = env.get_template("report.html").render(
+        title=title, period=f"{fiscal_year}年4月1日～{fiscal_year + 1}年3月31日",
+        audience_label="市民向け" if audience == "resident" else "職員向け", created=datetime_now_tokyo(),
+        **template_context(result, months, turns, OfficeHours.parse(settings["OFFICE_HOURS"])))
+    out = resolve(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    stem = f"usage-{audience}-FY{fiscal_year}"
+    (out / f"{stem}.html").write_text(page, encoding="utf-8")
+    (out / f"{stem}.csv").write_text(to_csv(result, months), encoding="utf-8")
+    console.print(f"{result.questions} questions in FY{fiscal_year} → {out / stem}.html, {stem}.csv")
+
+
+def datetime_now_tokyo() -> str:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    now = datetime.now(ZoneInfo("Asia/Tokyo"))
+    return f"{now.year}年{now.month}月{now.day}日"
+
+
 # --- nlu -------------------------------------------------------------------
 
 @main.group()

@@ -336,6 +336,23 @@ class ConversationLog:
         with self._sessions() as session:
             return [_row(row) for row in session.scalars(query)]
 
+    def turns_between(self, start: datetime, end: datetime, audience: str | None = None) -> list[dict[str, Any]]:
+        """Turns with ``start <= created_at < end`` (aware datetimes), oldest first — for statistics."""
+        start, end = _utc(start), _utc(end)  # stored as UTC (SQLite keeps no zone)
+        query = select(Turn).where(Turn.created_at >= start, Turn.created_at < end).order_by(Turn.created_at, Turn.id)
+        if audience is not None:
+            query = query.where(Turn.audience == audience)
+        with self._sessions() as session:
+            return [_row(row) for row in session.scalars(query)]
+
+    def unanswered_between(self, start: datetime, end: datetime, audience: str | None = None) -> list[dict[str, Any]]:
+        start, end = _utc(start), _utc(end)
+        query = select(Unanswered).where(Unanswered.created_at >= start, Unanswered.created_at < end)
+        if audience is not None:
+            query = query.where(Unanswered.audience == audience)
+        with self._sessions() as session:
+            return [_row(row) for row in session.scalars(query)]
+
     def turns(self, limit: int = 100) -> list[dict[str, Any]]:
         """The latest turns, newest first."""
         query = select(Turn).order_by(Turn.created_at.desc(), Turn.id.desc()).limit(limit)

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from actions import office_hours
-from actions.office_hours import TOKYO, OfficeHours, jp_datetime
+from retrieval import office_hours
+from retrieval.office_hours import TOKYO, OfficeHours, jp_datetime
 
 HOURS = OfficeHours.parse("8:30-17:15")
 

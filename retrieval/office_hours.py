@@ -1,5 +1,6 @@
-"""City office hours, evaluated in Asia/Tokyo: open on weekdays (sample 8:30–17:15),
-closed on Saturdays, Sundays, national holidays (``jpholiday``) and 年末年始 (12/29–1/3).
+"""City office hours in Asia/Tokyo (used by the contact action and the usage statistics):
+open on weekdays (sample 8:30–17:15), closed on Saturdays, Sundays, national holidays
+(``jpholiday``) and 年末年始 (12/29–1/3).
 
 The clock is injectable (``now``), and ``CITYBOT_CLOCK`` (an ISO time) fixes it for
 tests and demonstrations.
