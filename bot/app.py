@@ -38,7 +38,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.update(MAX_CONTENT_LENGTH=16 * 1024, JSON_AS_ASCII=False)
     app.json.ensure_ascii = False
     app.extensions["rasa"] = (test_config or {}).get("RASA_CLIENT") or RasaClient(
-        settings["RASA_URL"], settings["RASA_TIMEOUT"]
+        settings["RASA_URL"], settings["RASA_TIMEOUT"], settings["RASA_RETRY_SECONDS"]
     )
 
     from bot.accounts import StaffStore
@@ -49,11 +49,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.extensions["convlog"] = ConversationLog(_database_url(settings["LOG_DB"]), salt=app.config["SECRET_KEY"])
     app.extensions["staff"] = StaffStore(_database_url(settings["STAFF_DB"]))
 
-    from bot import apidocs, chat, health, site, staff
+    from bot import admin, apidocs, chat, health, site, staff
 
     app.register_blueprint(apidocs.bp)
     app.register_blueprint(chat.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(staff.bp)
+    app.register_blueprint(admin.bp)
     app.register_blueprint(site.bp)
     return app

@@ -33,6 +33,9 @@ ERROR_EMPTY = "メッセージを入力してください。"
 ERROR_BAD_REQUEST = "リクエストの形式が正しくありません。"
 ERROR_UNKNOWN_CHOICE = "この選択肢は有効期限が切れました。もう一度ご質問ください。"
 ERROR_UNAVAILABLE = "申し訳ありません。ただいまチャットボットが応答できません。時間をおいてもう一度お試しください。"
+#: Rasa answered but produced nothing (its action server is down or overloaded)
+MESSAGE_BUSY = ("ただいま混み合っています。少し時間をおいてから、もう一度お試しください。"
+                "お急ぎの場合は、習志野市役所 代表電話 000-000-0000（サンプル）までお問い合わせください。")
 BUTTON_KINDS = ("feedback", "none", "menu", "follow_up", "handoff")
 MAX_LINKS = 2
 #: characters that make parsers disagree about a URL's host (backslashes, controls, spaces)
@@ -168,6 +171,9 @@ def converse(audience: str):
         current_app.logger.exception("Rasa unavailable")
         return jsonify(error=ERROR_UNAVAILABLE), 503
     latency_ms = int((time.perf_counter() - started) * 1000)
+    if not _dicts(replies):
+        current_app.logger.error("Rasa returned no reply (action server down?)")
+        replies = [{"custom": {"text": MESSAGE_BUSY, "tier": "error"}}]
     messages, choices = to_widget_messages(replies, audience)
     g.chat_messages = messages
     turn_id = _log_turn(audience, log_text, chosen, replies, latency_ms)

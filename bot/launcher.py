@@ -80,6 +80,39 @@ class Stack:
                 raise LaunchError(f"not healthy after {timeout:.0f} s: {names}; see var/log/")
             time.sleep(0.5)
 
+    def restart(self, name: str, timeout: float = 240.0) -> float:
+        """Stop one component (SIGKILL if it does not stop) and start it again; seconds until healthy."""
+        component = next(c for c in self.components if c.name == name)
+        self._kill(component)
+        log = component.log_path.open("a", encoding="utf-8")
+        component.process = subprocess.Popen(
+            component.command, cwd=REPO_ROOT, env=component.env, stdout=log,
+            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+        )
+        started = time.monotonic()
+        while not _healthy(component.health_url):
+            if component.process.poll() is not None or time.monotonic() - started > timeout:
+                raise LaunchError(f"{name} did not come back; see {component.log_path}")
+            time.sleep(0.25)
+        return time.monotonic() - started
+
+    def kill(self, name: str) -> None:
+        """SIGKILL one component (for fault tests)."""
+        self._kill(next(c for c in self.components if c.name == name), signal.SIGKILL)
+
+    @staticmethod
+    def _kill(component: Component, sig: int = signal.SIGTERM) -> None:
+        if component.process and component.process.poll() is None:
+            try:
+                os.killpg(component.process.pid, sig)
+            except ProcessLookupError:
+                pass
+            try:
+                component.process.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(component.process.pid, signal.SIGKILL)
+                component.process.wait(5)
+
     def failed(self) -> Component | None:
         return next((c for c in self.components if c.process and c.process.poll() is not None), None)
 
@@ -117,10 +150,16 @@ def _healthy(url: str) -> bool:
         return False
 
 
-def write_endpoints(ports: Ports, run_dir: Path) -> Path:
+def write_endpoints(ports: Ports, run_dir: Path, tracker_db: Path | None = None) -> Path:
+    """Rasa's endpoints: the action server, and a SQLite tracker store so that conversations
+    (a form half filled in) survive a Rasa restart."""
     run_dir.mkdir(parents=True, exist_ok=True)
     path = run_dir / f"endpoints-{ports.rasa}.yml"
-    path.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{ports.actions}/webhook"\n', encoding="utf-8")
+    text = f'action_endpoint:\n  url: "http://127.0.0.1:{ports.actions}/webhook"\n'
+    if tracker_db is not None:
+        tracker_db.parent.mkdir(parents=True, exist_ok=True)
+        text += f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{tracker_db}"\n'
+    path.write_text(text, encoding="utf-8")
     return path
 
 
@@ -129,7 +168,7 @@ def build_stack(settings: dict, model: Path, ports: Ports | None = None, log_dir
     """The three components bound to 127.0.0.1 (the gateway on ``ports.gateway``)."""
     ports = ports or Ports()
     log_dir = log_dir or resolve("var/log")
-    endpoints = write_endpoints(ports, resolve("var/run"))
+    endpoints = write_endpoints(ports, resolve("var/run"), resolve(settings["TRACKER_DB"]) if settings["TRACKER_DB"] else None)
     python_env = dict(os.environ) | (extra_env or {})
     python_env.update({
         "PYTHONPATH": str(REPO_ROOT),

@@ -187,9 +187,14 @@ def publish_entries(settings: dict, audience: str, entries: list[FaqEntry], sour
         build_index(entries, staging, encoder, normalizer, audience=audience, cache=cache,
                     progress=lambda done, total: step("埋め込み", done, total))
         result.embedded = cache.encoded
+        (staging / SOURCE_FILE).write_text(canonical_csv(entries), encoding="utf-8")
+    except OSError as exc:  # disk full, permissions …: nothing was switched
+        shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(staging.with_name(staging.name + ".tmp"), ignore_errors=True)
+        raise PublishError(f"新しい版を書き込めなかったため公開しませんでした（{exc.strerror or exc}）。"
+                           "公開中の版はそのまま使われています。") from exc
     finally:
         cache.close()
-    (staging / SOURCE_FILE).write_text(canonical_csv(entries), encoding="utf-8")
     live_dir = versions.path(versions.current()) if versions.current() else None
     if check_quality:
         step("品質確認", 0, 1)

@@ -73,7 +73,7 @@ def _test_data(work: Path) -> dict[str, str]:
     sitemap.write_text(sitemap.read_text(encoding="utf-8").replace(
         "</urlset>", f"  <url><loc>__ORIGIN__{XSS_PAGE}</loc></url>\n</urlset>"), encoding="utf-8")
     return {"FAQ_RESIDENT": str(faq), "SAMPLE_SITE_DIR": str(site), "PAGES_DIR": str(work / "pages"),
-            "INDEX_ROOT": str(work / "index")}
+            "INDEX_ROOT": str(work / "index"), "TRACKER_DB": str(work / "trackers.sqlite")}
 
 
 def start_live_stack(log_dir: Path) -> LiveStack:

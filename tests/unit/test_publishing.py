@@ -188,3 +188,27 @@ def test_every_malformed_file_is_refused_and_the_live_index_stays_byte_identical
         publish(settings, "resident", bad.read_bytes(), bad.name, encoder=fake_encoder)
     assert tree_digest(live) == before
     assert len(VersionStore(settings["INDEX_ROOT"], "resident").versions()) == 1
+
+
+def test_disk_full_while_building_keeps_the_old_version_serving(run, settings, fake_encoder, monkeypatch):
+    import errno
+
+    run(TINY_FAQ)
+    live = os.path.join(settings["INDEX_ROOT"], "resident")
+    before = tree_digest(live)
+    real_write = Path.write_text
+
+    def full(self, *args, **kwargs):
+        if ".staging-" in str(self):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", full)
+    with pytest.raises(PublishError, match="書き込めなかった"):
+        run(ADDED)
+    monkeypatch.undo()
+    assert tree_digest(live) == before
+    registry = IndexRegistry(settings["INDEX_ROOT"], encoder=fake_encoder, normalizer=Normalizer())
+    assert len(registry.get("resident")) == 3
+    versions_dir = os.path.join(settings["INDEX_ROOT"], "_versions", "resident")
+    assert not [n for n in os.listdir(versions_dir) if n.startswith(".staging-")]
