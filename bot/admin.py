@@ -25,7 +25,7 @@ import secrets
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import NoReturn
 from zoneinfo import ZoneInfo
@@ -573,3 +573,68 @@ def unanswered_done(item_id: int):
     else:
         flash("その質問は見つかりませんでした。", "error")
     return redirect(url_for("admin.unanswered"))
+
+
+# --- usage statistics (PDCA) --------------------------------------------------------------
+
+def _period(args) -> tuple[datetime, datetime, str]:
+    """?fy=2026 (a fiscal year) or ?days=30 (default): the period and its Japanese label."""
+    from bot.stats import TOKYO, fiscal_year_range
+
+    if (fy := args.get("fy", "")).isdigit() and 2000 <= int(fy) <= 2100:
+        start, end = fiscal_year_range(int(fy))
+        return start, end, f"{fy}年度（{fy}年4月～{int(fy) + 1}年3月）"
+    days = int(args["days"]) if args.get("days", "").isdigit() and 1 <= int(args["days"]) <= 3660 else 30
+    end = datetime.now(TOKYO).replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    return end - timedelta(days=days), end, f"直近{days}日"
+
+
+def _usage(audience: str, start: datetime, end: datetime):
+    from bot.publishing import live_entries
+    from bot.stats import usage
+
+    log = _convlog()
+    turns = log.turns_between(start, end, audience)
+    try:
+        entries = live_entries(_settings(), audience)
+    except Exception:  # no index yet: categories fall back to その他
+        entries = []
+    return usage(turns, log.unanswered_between(start, end, audience), entries, start, end), turns
+
+
+@bp.get("/stats")
+@login_required(role="admin")
+def stats():
+    from bot.stats import TOKYO, bar_chart, template_context
+    from retrieval.office_hours import OfficeHours
+
+    audience = _audience(request.args.get("audience") or "resident")
+    start, end, label = _period(request.args)
+    result, turns = _usage(audience, start, end)
+    months = sorted({d[:7] for d in _days(start, end)})
+    context = template_context(result, months, turns, OfficeHours.parse(_settings()["OFFICE_HOURS"]))
+    daily = [(d, result.by_day.get(d, 0)) for d in _days(start, end)]
+    context["daily_chart"] = bar_chart([d[5:] for d, _ in daily], [n for _, n in daily], "日別の質問数")
+    return render_template("admin_stats.html", staff=g.staff, audience=audience, label=label,
+                           now=datetime.now(TOKYO), fy=request.args.get("fy", ""), days=request.args.get("days", ""),
+                           **context)
+
+
+def _days(start: datetime, end: datetime) -> list[str]:
+    from bot.stats import period_days
+
+    return period_days(start, end)
+
+
+@bp.get("/stats.csv")
+@login_required(role="admin")
+def stats_csv():
+    from bot.stats import to_csv
+
+    audience = _audience(request.args.get("audience") or "resident")
+    start, end, _label = _period(request.args)
+    result, _turns = _usage(audience, start, end)
+    months = sorted({d[:7] for d in _days(start, end)})
+    name = f"citybot-usage-{audience}-{start.date().isoformat()}-{(end - timedelta(days=1)).date().isoformat()}.csv"
+    return current_app.response_class(to_csv(result, months), mimetype="text/csv; charset=utf-8",
+                                      headers={"Content-Disposition": f"attachment; filename={name}"})

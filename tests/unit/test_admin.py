@@ -416,3 +416,22 @@ def test_unknown_unanswered_item(admin_client):
     response = admin_client.post("/admin/unanswered/999/done", data={"csrf_token": admin_client.csrf},
                                  follow_redirects=True)
     assert "見つかりませんでした" in response.get_data(as_text=True)
+
+
+def test_usage_statistics_page_and_csv_export(admin_client, app):
+    log = app.extensions["convlog"]
+    for text, tier in (("粗大ごみの出し方", "answer"), ("ごみ", "suggest"), ("ｑｗｅｒｔｙ", "unknown")):
+        turn = log.record_turn("sid-1", "resident", text, tier=tier, faq_id="R-1" if tier == "answer" else None)
+        if tier == "answer":
+            log.record_feedback(turn, "resident", True)
+    log.record_turn("sid-2", "staff", "庁内LAN", tier="answer", faq_id="S-1")
+    page = admin_client.get("/admin/stats?days=7").get_data(as_text=True)
+    assert "利用状況（市民向け・直近7日）" in page and "<svg" in page
+    assert "<th scope=\"row\">質問数</th><td>3</td>" in page  # the staff turn is not counted for residents
+    assert "100.0%（1件の評価）" in page  # helpfulness
+    staff = admin_client.get("/admin/stats?audience=staff&days=7").get_data(as_text=True)
+    assert "<th scope=\"row\">質問数</th><td>1</td>" in staff
+    response = admin_client.get("/admin/stats.csv?days=7")
+    assert response.mimetype == "text/csv" and "attachment" in response.headers["Content-Disposition"]
+    assert response.get_data(as_text=True).startswith("\ufeff月,質問数")
+    assert admin_client.get("/admin/stats?audience=mayor").status_code == 400
