@@ -41,11 +41,19 @@ $(VENV)/.installed: requirements/app.lock
 
 setup: $(RASA_VENV)/.installed $(VENV)/.installed
 
-# Debian's Chromium for the browser tests (never `playwright install`).
-browser:
+# Debian's Chromium for the browser tests (never `playwright install`), and the test-time
+# npm tools pinned in tests/e2e/package-lock.json (axe-core for tests/e2e/test_widget_a11y.py).
+browser: tests/e2e/node_modules/.installed
 	@if [ ! -x /usr/bin/chromium ]; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver fonts-noto-cjk; \
 	  else echo "install Debian chromium: sudo apt-get install chromium chromium-driver fonts-noto-cjk"; exit 1; fi; fi
+
+tests/e2e/node_modules/.installed: tests/e2e/package-lock.json
+	@if ! command -v npm >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q nodejs npm; \
+	  else echo "install Node.js and npm: sudo apt-get install nodejs npm"; exit 1; fi; fi
+	npm ci --prefix tests/e2e --no-audit --no-fund
+	touch $@
 
 index: setup
 	$(VENV)/bin/citybot index build

@@ -6,17 +6,26 @@
  *   optional: data-title="…", data-mode="resident" (default) | "staff",
  *   data-csrf-token="…" (sent as X-CSRFToken; the gateway's staff page sets it).
  * Everything renders inside a shadow root on <citybot-widget>; widget.css is loaded from
- * beside this script. The visible history lives in sessionStorage (per tab, per endpoint+mode).
+ * beside this script (no inline <style>, no style attributes: works under the gateway's CSP
+ * `style-src 'self'`; only CSSOM `el.style.x = …` is used). No CDN, no web fonts.
+ * The visible history lives in sessionStorage (per tab, per endpoint+mode), so the
+ * conversation follows the resident across pages of the site; the text size choice
+ * (文字サイズ 標準 / 大きく) lives in localStorage.
  *
- * API contract (all requests: credentials "same-origin", Content-Type: application/json):
+ * API contract (bot/openapi.yaml; all requests: credentials "same-origin", JSON bodies):
  *   POST {endpoint}/chat   body {"message": "<text>"} or {"choice": "<choice id>"}
  *     200 -> {"messages": [{"text": "…",
- *                           "link": {"url": "…", "title": "…"},            (optional)
- *                           "buttons": [{"title": "…", "choice": "c1"}]}]} (optional)
- *     4xx with {"error": "…"} -> that text is shown; any other failure -> generic error + 再送信.
- *   POST {endpoint}/reset  on 「最初から」 (failures ignored).
+ *                           "link": {"url": "…", "title": "…"}, "links": [{…}], (optional)
+ *                           "buttons": [{"title": "…", "choice": "c1", "kind": "feedback"}]}]}
+ *     4xx with {"error": "…"} -> that text is shown; any other failure -> a Japanese error
+ *     message with a 「再送信」 button that repeats the same request.
+ *   POST {endpoint}/reset  on 「最初から」; later turns wait for it (failures ignored).
  * Security: server text is only ever set via textContent; links only for http:, https: or
  * root-relative ("/…") URLs, opened with target=_blank rel="noopener noreferrer".
+ * Accessibility: role=dialog panel with a focus trap, Esc closes and focus returns to the
+ * launcher; the message list is role=log aria-live=polite; every control has a Japanese
+ * name; Enter never sends while an IME is composing (compositionstart/end, isComposing,
+ * keyCode 229); Shift+Enter is a newline.
  */
 (function () {
   'use strict';
@@ -25,23 +34,33 @@
 
   var T = {
     title: '習志野市 AIチャットボット（サンプル）',
-    staff: '職員向けモード',
+    region: 'AIチャットボット',
+    staff: '職員用',
+    staffNote: '庁内向けの情報で回答します',
     launcher: 'チャットで質問する',
+    staffLauncher: '職員用チャットで質問する',
     close: '閉じる',
     reset: '最初から',
+    size: '文字サイズ',
+    normal: '標準',
+    large: '大きく',
     label: '質問を入力',
     placeholder: '例：粗大ごみの出し方',
     send: '送信',
     welcome: 'こんにちは。習志野市のAIチャットボットです（サンプル）。ごみ、手続き、施設などについて、文章で質問してください。',
-    typing: '入力中…',
-    error: '通信に失敗しました。時間をおいてもう一度お試しください。',
+    staffWelcome: '職員用チャットボットです。庁内の手続き（情報システム、人事・服務、文書、会計など）について質問してください。回答は職員向けの情報です。',
+    typing: '回答を作成中です',
+    error: '通信に失敗しました。インターネットへの接続を確認して、「再送信」を押してください。',
+    server: 'ただいま回答できません。しばらくしてから「再送信」を押してください。',
     retry: '再送信',
     more: '詳しくはこちら',
+    newTab: '（新しいタブで開きます）',
     feedback: 'この回答は役に立ちましたか？',
     bot: 'チャットボット：',
     you: 'あなた：',
     log: '会話の履歴',
-    note: '※個人情報（氏名・住所など）は入力しないでください。'
+    note: '※個人情報（氏名・住所など）は入力しないでください。',
+    hint: 'Enterで送信、Shift+Enterで改行します。'
   };
   var MAX_LEN = 500, MAX_KEEP = 100, TIMEOUT_MS = 30000;
   var KINDS = ['feedback', 'none', 'menu', 'follow_up', 'handoff'];
@@ -50,15 +69,17 @@
     document.querySelector('script[src$="widget.js"],script[src*="widget.js?"]');
   var attr = function (n) { return script ? script.getAttribute(n) : null; };
   var endpoint = (attr('data-endpoint') || '/api').replace(/\/+$/, '');
-  var title = attr('data-title') || T.title;
   var mode = attr('data-mode') === 'staff' ? 'staff' : 'resident';
+  var staff = mode === 'staff';
+  var title = attr('data-title') || T.title;
+  var welcome = staff ? T.staffWelcome : T.welcome;
   var csrfToken = attr('data-csrf-token') || '';
   var cssHref;
   try { cssHref = new URL('widget.css', script && script.src || location.href).href; } catch (e) { cssHref = 'widget.css'; }
 
-  var KEY = 'citybot:v1:' + endpoint + ':' + mode;
+  var KEY = 'citybot:v1:' + endpoint + ':' + mode, SIZE_KEY = 'citybot:v1:text-size';
   var state = load();
-  var busy = false, composing = false, gen = 0;
+  var busy = false, composing = false, gen = 0, pending = null;
 
   function load() {
     try {
@@ -70,6 +91,9 @@
   function save() {
     if (state.msgs.length > MAX_KEEP) state.msgs = state.msgs.slice(-MAX_KEEP);
     try { sessionStorage.setItem(KEY, JSON.stringify(state)); } catch (e) { /* ignore */ }
+  }
+  function getSize() {
+    try { return localStorage.getItem(SIZE_KEY) === 'large' ? 'large' : 'normal'; } catch (e) { return 'normal'; }
   }
 
   // Tiny element builder. Text only ever goes through textContent.
@@ -135,25 +159,42 @@
     return m.text || l || b.length ? m : null;
   }
 
+  // 15:05 shown, 「午後3時05分」 read out; <time datetime> carries the machine-readable instant.
+  function stamp(t) {
+    var d = new Date(t);
+    if (typeof t !== 'number' || isNaN(d.getTime())) return null;
+    var hh = d.getHours(), mm = ('0' + d.getMinutes()).slice(-2);
+    return h('time', { class: 'cb-time', datetime: d.toISOString() }, [
+      h('span', { 'aria-hidden': 'true', text: ('0' + hh).slice(-2) + ':' + mm }),
+      h('span', { class: 'cb-sr', text: (hh < 12 ? '午前' : '午後') + (hh % 12) + '時' + mm + '分' })
+    ]);
+  }
+
   // ---- DOM -------------------------------------------------------------------------
   var host = h('citybot-widget');
   var root = host.attachShadow ? host.attachShadow({ mode: 'open' }) : host;
-  var wrap = h('div', { class: 'cb cb-' + mode });
+  var wrap = h('aside', { class: 'cb cb-' + mode, 'aria-label': staff ? T.staff + T.region : T.region });
   wrap.style.display = 'none'; // widget.css shows it (!important) once loaded: no unstyled flash
 
   var launcher = h('button', {
     type: 'button', class: 'cb-launcher', 'aria-controls': 'cb-panel', 'aria-expanded': 'false',
-    onclick: function () { openPanel(true); }
-  }, [icon(), h('span', { text: T.launcher })]);
+    'aria-haspopup': 'dialog', onclick: function () { openPanel(true); }
+  }, [icon(), h('span', { text: staff ? T.staffLauncher : T.launcher })]);
 
-  var resetBtn = h('button', { type: 'button', class: 'cb-hbtn', text: T.reset, onclick: resetChat });
-  var closeBtn = h('button', { type: 'button', class: 'cb-hbtn', text: T.close, onclick: closePanel });
+  var resetBtn = h('button', { type: 'button', class: 'cb-tbtn cb-reset', text: T.reset, onclick: resetChat });
+  var closeBtn = h('button', { type: 'button', class: 'cb-hbtn cb-close', text: T.close, onclick: closePanel });
+  var sizeBtns = ['normal', 'large'].map(function (s) {
+    return h('button', {
+      type: 'button', class: 'cb-tbtn cb-size', 'data-size': s, 'aria-pressed': 'false', text: T[s],
+      onclick: function () { setSize(s); }
+    });
+  });
   var log = h('div', {
     class: 'cb-log', role: 'log', 'aria-live': 'polite', 'aria-label': T.log, tabindex: '0'
   });
   var input = h('textarea', {
     id: 'cb-input', class: 'cb-input', rows: '1', maxlength: String(MAX_LEN),
-    placeholder: T.placeholder, autocomplete: 'off', enterkeyhint: 'send'
+    placeholder: T.placeholder, autocomplete: 'off', enterkeyhint: 'send', 'aria-describedby': 'cb-note'
   });
   var sendBtn = h('button', { type: 'submit', class: 'cb-send', text: T.send });
   var form = h('form', {
@@ -162,17 +203,28 @@
   }, [
     h('label', { for: 'cb-input', class: 'cb-label', text: T.label }),
     h('div', { class: 'cb-row' }, [input, sendBtn]),
-    h('p', { class: 'cb-note', text: T.note })
+    h('p', { id: 'cb-note', class: 'cb-note' }, [
+      document.createTextNode(T.note), h('span', { class: 'cb-hint', text: T.hint })
+    ])
   ]);
   var panel = h('section', {
-    id: 'cb-panel', class: 'cb-panel', role: 'dialog', 'aria-labelledby': 'cb-title', hidden: true
+    id: 'cb-panel', class: 'cb-panel', role: 'dialog', 'aria-modal': 'true',
+    'aria-labelledby': 'cb-title', hidden: true
   }, [
     h('div', { class: 'cb-head' }, [
-      h('div', { class: 'cb-titles' }, [
-        mode === 'staff' ? h('p', { class: 'cb-badge', text: T.staff }) : null,
-        h('h2', { id: 'cb-title', class: 'cb-title', text: title })
+      h('div', { class: 'cb-top' }, [
+        h('div', { class: 'cb-titles' }, [
+          staff ? h('p', { class: 'cb-badge', text: T.staff }) : null,
+          h('h2', { id: 'cb-title', class: 'cb-title', text: title }),
+          staff ? h('p', { class: 'cb-sub', text: T.staffNote }) : null
+        ]),
+        closeBtn
       ]),
-      h('div', { class: 'cb-actions' }, [resetBtn, closeBtn])
+      h('div', { class: 'cb-tools' }, [
+        h('div', { class: 'cb-sizes', role: 'group', 'aria-labelledby': 'cb-size-label' },
+          [h('span', { id: 'cb-size-label', class: 'cb-size-label', text: T.size })].concat(sizeBtns)),
+        resetBtn
+      ])
     ]),
     log,
     form
@@ -180,10 +232,18 @@
 
   wrap.appendChild(launcher);
   wrap.appendChild(panel);
-  root.appendChild(h('link', { rel: 'stylesheet', href: cssHref }));
+  // restored history is laid out only once the stylesheet shows the widget: scroll then
+  root.appendChild(h('link', { rel: 'stylesheet', href: cssHref, onload: scrollDown }));
   root.appendChild(wrap);
 
-  // ---- input handling (Japanese IME safe) --------------------------------------------
+  function setSize(s, keep) {
+    wrap.classList.toggle('cb-large', s === 'large');
+    sizeBtns.forEach(function (b) { b.setAttribute('aria-pressed', String(b.getAttribute('data-size') === s)); });
+    if (!keep) try { localStorage.setItem(SIZE_KEY, s); } catch (e) { /* ignore */ }
+    scrollDown();
+  }
+
+  // ---- keyboard: Japanese IME, focus trap, Esc -----------------------------------------
   input.addEventListener('compositionstart', function () { composing = true; });
   input.addEventListener('compositionend', function () { composing = false; });
   input.addEventListener('blur', function () { composing = false; });
@@ -195,15 +255,28 @@
     e.preventDefault();
     sendText();
   });
+  function active() { return (root.activeElement !== undefined ? root.activeElement : document.activeElement); }
+  function focusables() {
+    return Array.prototype.filter.call(
+      panel.querySelectorAll('button, a[href], textarea, [tabindex="0"]'),
+      function (el) { return !el.disabled && el.getClientRects().length > 0; });
+  }
   panel.addEventListener('keydown', function (e) {
-    if ((e.key === 'Escape' || e.key === 'Esc') && !composing && !e.isComposing) {
+    if (e.key === 'Escape' || e.key === 'Esc') {
+      if (composing || e.isComposing || e.keyCode === 229) return; // Esc cancels the conversion
       e.preventDefault();
       closePanel();
+    } else if (e.key === 'Tab') {
+      var f = focusables(), cur = active();
+      if (!f.length) return;
+      var i = f.indexOf(cur);
+      if (e.shiftKey && i <= 0) { e.preventDefault(); f[f.length - 1].focus(); }
+      else if (!e.shiftKey && (i < 0 || i === f.length - 1)) { e.preventDefault(); f[0].focus(); }
     }
   });
   function autosize() {
     input.style.height = 'auto';
-    input.style.height = Math.min(input.scrollHeight + 2, 140) + 'px';
+    input.style.height = Math.min(input.scrollHeight + 2, 160) + 'px';
   }
 
   // ---- rendering ---------------------------------------------------------------------
@@ -216,8 +289,8 @@
     var links = bot ? [safeLink(m.link)].concat((m.links || []).map(safeLink)).filter(Boolean) : [];
     links.forEach(function (l) {
       el.appendChild(h('a', {
-        class: 'cb-link', href: l.url, target: '_blank', rel: 'noopener noreferrer', text: l.title
-      }));
+        class: 'cb-link', href: l.url, target: '_blank', rel: 'noopener noreferrer'
+      }, [document.createTextNode(l.title), h('span', { class: 'cb-sr', text: T.newTab })]));
     });
     var btns = bot ? cleanButtons(m.buttons) : [];
     var groups = [];
@@ -232,28 +305,32 @@
         el.appendChild(group.el);
       }
       group.el.appendChild(h('button', {
-        type: 'button', class: 'cb-choice' + (m.chosen === i ? ' cb-chosen' : ''),
+        type: 'button', class: 'cb-choice' + (b.kind ? ' cb-k-' + b.kind : '') + (m.chosen === i ? ' cb-chosen' : ''),
         disabled: !!m.used, text: b.title, 'data-i': String(i),
         onclick: function () { choose(m, b, i, el); }
       }));
     });
+    var time = stamp(m.t);
+    if (time) el.appendChild(time);
     return el;
   }
   function retireChoices() {
     state.msgs.forEach(function (m) { if (m.buttons) m.used = true; });
     Array.prototype.forEach.call(log.querySelectorAll('.cb-choice'), function (btn) { btn.disabled = true; });
   }
-  function scrollDown() { log.scrollTop = log.scrollHeight; }
+  // the log scrolls; in a very short panel (huge text) the whole panel does (widget.css)
+  function scrollDown() { log.scrollTop = log.scrollHeight; panel.scrollTop = panel.scrollHeight; }
   function addMsg(m) {
+    m.t = Date.now();
     state.msgs.push(m);
     save();
     log.appendChild(renderMsg(m));
     scrollDown();
   }
   function showTyping() {
-    var el = h('div', { class: 'cb-msg cb-bot cb-typing', role: 'img', 'aria-label': T.typing }, [
+    var el = h('div', { class: 'cb-msg cb-bot cb-typing' }, [
       h('span', { class: 'cb-dots', 'aria-hidden': 'true' }, [h('i'), h('i'), h('i')]),
-      h('span', { class: 'cb-typing-text', 'aria-hidden': 'true', text: T.typing })
+      h('span', { class: 'cb-typing-text', text: T.typing })
     ]);
     log.appendChild(el);
     scrollDown();
@@ -262,7 +339,7 @@
   function showError(body, text) {
     var el = h('div', { class: 'cb-msg cb-bot cb-error' }, [
       h('span', { class: 'cb-sr', text: T.bot }),
-      h('p', { class: 'cb-text', text: text || T.error })
+      h('p', { class: 'cb-text', text: text })
     ]);
     el.appendChild(h('button', {
       type: 'button', class: 'cb-retry', text: T.retry,
@@ -288,10 +365,8 @@
       signal: signal
     });
   }
-  function setBusy(b) {
-    busy = b;
-    if (b) log.setAttribute('aria-busy', 'true'); else log.removeAttribute('aria-busy');
-  }
+  // (no aria-busy on the log: screen readers would then hold back 「回答を作成中です」)
+  function setBusy(b) { busy = b; }
   function request(body) {
     var my = gen;
     setBusy(true);
@@ -305,7 +380,10 @@
       setBusy(false);
       return true;
     }
-    post('/chat', body, ctrl ? ctrl.signal : undefined).then(function (res) {
+    // a turn never overtakes a 「最初から」 still on its way (it would be forgotten)
+    (pending || Promise.resolve()).then(function () {
+      return post('/chat', body, ctrl ? ctrl.signal : undefined);
+    }).then(function (res) {
       return res.json().then(function (d) { return [res, d]; }, function () { return [res, null]; });
     }).then(function (r) {
       var res = r[0], d = r[1];
@@ -316,10 +394,10 @@
       } else {
         var err = res.status >= 400 && res.status < 500 && d && typeof d.error === 'string' &&
           d.error.trim() ? d.error.slice(0, 500) : null;
-        showError(body, err);
+        showError(body, err || T.server);
       }
     }, function () {
-      if (done()) showError(body, null);
+      if (done()) showError(body, T.error);
     });
   }
   function sendText() {
@@ -345,15 +423,16 @@
   }
 
   // ---- open / close / reset -------------------------------------------------------------
-  function openPanel(focus) {
+  function openPanel(byUser) {
     state.open = true;
+    panel.classList.toggle('cb-anim', !!byUser); // no slide-in when a page load restores it
     panel.hidden = false;
     launcher.hidden = true;
     launcher.setAttribute('aria-expanded', 'true');
-    if (!state.msgs.length) addMsg({ from: 'bot', text: T.welcome });
+    if (!state.msgs.length) addMsg({ from: 'bot', text: welcome });
     save();
     scrollDown();
-    if (focus) input.focus();
+    if (byUser) input.focus();
   }
   function closePanel() {
     state.open = false;
@@ -368,12 +447,14 @@
     setBusy(false);
     state.msgs = [];
     log.textContent = '';
-    post('/reset', {}).catch(function () { /* ignored */ });
-    addMsg({ from: 'bot', text: T.welcome });
+    var p = pending = post('/reset', {}).then(function () {}, function () { /* ignored */ });
+    p.then(function () { if (pending === p) pending = null; });
+    addMsg({ from: 'bot', text: welcome });
     input.focus();
   }
 
   // Restore history before the host is attached, so the live region does not re-announce it.
+  setSize(getSize(), true);
   state.msgs.forEach(function (m) { if (m && typeof m === 'object') log.appendChild(renderMsg(m)); });
   if (state.open) openPanel(false);
 
