@@ -979,6 +979,13 @@ def test_real_stack_answer_suggestions_feedback_and_history(live_stack, browser)
     expect(page.get_by_text(THANKS)).to_be_visible(timeout=30_000)
     expect(page.locator(".cb-bot time").last).to_have_attribute("datetime", re.compile("Z$"))
     shot(page, "widget-live-375x667.png")
+    # the click is recorded against that answer in the conversation log
+    import sqlite3
+
+    with sqlite3.connect(live_stack.log_db) as db:
+        rated = db.execute("SELECT feedback FROM turns WHERE kind = 'choice' AND text = ? AND faq_id IS NOT NULL",
+                           (picked,)).fetchall()
+    assert ("helpful",) in rated
 
     # the conversation follows the resident across pages: reload and a link inside the site
     page.reload()
