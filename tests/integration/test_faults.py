@@ -13,7 +13,7 @@ import pytest
 
 from bot.chat import MESSAGE_BUSY
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
 
 def test_action_server_killed_gives_a_polite_busy_reply_fast_and_recovers(live_stack):
