@@ -19,7 +19,7 @@ ONLINE_HINT = "よくある質問やオンラインでできる手続きは、�
 def contact_text(department: Department) -> str:
     """Several short lines: who, phone, hours, and whether they are open right now."""
     hours = context.office_hours()
-    name = "習志野市役所（代表）" if department.name == SWITCHBOARD else department.name
+    name = "習志野市役所 代表" if department.name == SWITCHBOARD else department.name
     lines = [f"{name}{'（' + department.place + '）' if department.place else ''}",
              f"電話：{department.phone}"]
     if department.hours:  # hours of their own (e.g. a library): shown, not evaluated
