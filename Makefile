@@ -14,7 +14,7 @@ RASA_VENV := .venv-rasa
 export RASA_TELEMETRY_ENABLED := false
 export OMP_NUM_THREADS ?= 1
 
-.PHONY: help setup run test test-unit test-integration test-eval test-e2e lint validate index train screenshots browser clean lock
+.PHONY: cluster-up cluster-down help setup run test test-unit test-integration test-eval test-e2e lint validate index train screenshots browser clean lock
 
 help:
 	@echo "make run    — set up and start the bot on the sample data (http://127.0.0.1:8000/)"
@@ -102,6 +102,14 @@ lock:
 	/tmp/citybot-lock-app/bin/pip freeze --all | grep -v -E '^(pip|citybot)==|^-e ' > requirements/app.lock
 	$(PY310) -m venv /tmp/citybot-lock-rasa && /tmp/citybot-lock-rasa/bin/pip install -q pip==24.2 && /tmp/citybot-lock-rasa/bin/pip install -q -r requirements/rasa.in
 	/tmp/citybot-lock-rasa/bin/pip freeze --all | grep -v '^pip==' > requirements/rasa.lock
+
+# The multi-replica topology on loopback (nginx, gunicorn, 2 Rasa replicas, 2 action servers,
+# PostgreSQL, Redis): needs Debian's postgresql, redis-server and nginx. See docs/deploy.md.
+cluster-up: setup index train
+	$(VENV)/bin/python -m bot.cluster up
+
+cluster-down:
+	$(VENV)/bin/python -m bot.cluster down
 
 clean:
 	rm -rf var models data/nlu/generated_faq.yml test-artifacts .pytest_cache

@@ -9,6 +9,7 @@ which FAQ ids a staff chat turn returned — never the text of a question.
 from __future__ import annotations
 
 import logging
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -76,7 +77,14 @@ def _now() -> datetime:
 class StaffStore:
     def __init__(self, url: str):
         self.engine = _engine(url)
-        Base.metadata.create_all(self.engine)
+        for attempt in range(5):  # several gateway workers may create the tables at the same moment
+            try:
+                Base.metadata.create_all(self.engine)
+                break
+            except Exception:
+                if attempt == 4:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     # -- accounts ---------------------------------------------------------------------

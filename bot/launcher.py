@@ -51,7 +51,8 @@ class Stack:
 
     components: list[Component] = field(default_factory=list)
 
-    def start(self, on_healthy: Callable[[Component], None] | None = None, timeout: float = 240.0) -> None:
+    def start(self, on_healthy: Callable[[Component], None] | None = None, timeout: float = 240.0,
+              health: Callable[[Component], bool] | None = None) -> None:
         for component in self.components:
             component.log_path.parent.mkdir(parents=True, exist_ok=True)
             log = component.log_path.open("w", encoding="utf-8")
@@ -69,7 +70,7 @@ class Stack:
                     raise LaunchError(
                         f"{component.name} exited with code {component.process.returncode}; see {component.log_path}"
                     )
-                if _healthy(component.health_url):
+                if (health(component) if health else _healthy(component.health_url)):
                     component.healthy_after = time.monotonic() - component.started_at
                     pending.remove(component)
                     if on_healthy:
