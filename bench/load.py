@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/load.py                 # starts its own stack in a temp dir
     .venv/bin/python bench/load.py --url http://127.0.0.1:8000   # against a running one
+    .venv/bin/python bench/load.py --cluster       # the multi-replica topology on the same machine
 
 At 1, 8 and 32 concurrent sessions, each session sends a fixed script of resident
 messages (questions, a garbage-day form, small talk) with a think time between them.
@@ -87,24 +88,39 @@ def main() -> None:
     parser.add_argument("--url", help="a running gateway (default: start a stack in a temp dir)")
     parser.add_argument("--levels", default="1,8,32")
     parser.add_argument("--think", type=float, default=1.0, help="mean think time between messages, seconds")
+    parser.add_argument("--cluster", action="store_true",
+                        help="the multi-replica topology (bot/cluster.py: nginx, gunicorn ×2, 2 Rasa, 2 action servers)")
     args = parser.parse_args()
-    live = None
+    live = cluster = None
     url = args.url
     if url is None:
         from tests.live import start_live_stack
 
         live = start_live_stack(Path(tempfile.mkdtemp(prefix="citybot-load-")))
         url = live.url
+        if args.cluster:  # the same data, served by the cluster instead of the single stack
+            from bot.cluster import ClusterPorts, start_cluster
+
+            live.stack.stop()
+            cluster = start_cluster(Path(tempfile.mkdtemp(prefix="citybot-load-cluster-")), ClusterPorts.free(),
+                                    settings=live.settings,
+                                    extra_env={"CITYBOT_RATE_LIMIT_IP": "100000 per minute",
+                                               "CITYBOT_RATE_LIMIT_SESSION": "10000 per minute"})
+            live, url = None, cluster.url
     machine = f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}"
     try:
         for level in (int(x) for x in args.levels.split(",")):
             result = run_level(url, level, args.think, seed=level)
-            if live is not None:
-                result["rss_mb"] = {c.name: rss_mb(c.process.pid) for c in live.stack.components}
+            stack = live.stack if live is not None else cluster.stack if cluster is not None else None
+            if stack is not None:
+                result["rss_mb"] = {c.name: rss_mb(c.process.pid) for c in stack.components}
+            result["topology"] = "cluster" if cluster is not None else "single"
             print(json.dumps(result | {"machine": machine}, ensure_ascii=False), flush=True)
     finally:
         if live is not None:
             live.stack.stop()
+        if cluster is not None:
+            cluster.stop()
 
 
 if __name__ == "__main__":
