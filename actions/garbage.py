@@ -101,11 +101,7 @@ class ActionGarbageSorting(Action):
         text = text_of(tracker)
         item = guide.find_item(text)
         if item is None:
-            try:
-                reading = context.registry().get("resident").normalizer.reading(text)
-            except Exception:
-                reading = ""
-            item = guide.find_item_by_reading(reading) if reading else None
+            item = guide.find_item_by_reading(context.registry().normalizer.reading(text))
         if item is None:  # not in the dictionary: the FAQ and the homepage may still know
             return answer_by_search(dispatcher, tracker, domain, text)
         answer = f"「{item.name}」は「{item.category}」です。"

@@ -17,6 +17,7 @@ from actions.context import audience_of, response_text, text_of
 from actions.replies import button, feedback_buttons, link, send
 from actions.search import answer_by_search
 from retrieval.fusion import ANSWER
+from retrieval.index import SearchResult
 from retrieval.procedures import ASPECT_LABELS, Procedure, aspect_of
 
 
@@ -102,13 +103,16 @@ class ActionFollowUp(Action):
             return answer_by_search(dispatcher, tracker, domain, f"{key} {text}")
         # no topic in context: a follow-up that names its subject (「〇〇の窓口はどこですか」) is a
         # question search can answer; a bare one (「それはオンラインでできますか？」) needs the topic
-        if aspect is None or _confident(tracker, text):
+        if aspect is None:
             return answer_by_search(dispatcher, tracker, domain, text)
+        result = _search(tracker, text)
+        if result is not None and result.tier == ANSWER:
+            return answer_by_search(dispatcher, tracker, domain, text, result)
         return _ask_which(dispatcher, tracker, domain)
 
 
-def _confident(tracker: Tracker, text: str) -> bool:
+def _search(tracker: Tracker, text: str) -> SearchResult | None:
     try:
-        return context.registry().get(audience_of(tracker)).search(text, k=2).tier == ANSWER
-    except Exception:
-        return False
+        return context.registry().get(audience_of(tracker)).search(text, k=5)
+    except Exception:  # answer_by_search reports a broken index; here it only means "not confident"
+        return None

@@ -21,7 +21,7 @@ from actions.context import audience_of, response_text
 from actions.replies import button, feedback_buttons, link, send
 from retrieval.faq import FaqEntry
 from retrieval.fusion import ANSWER, SUGGEST
-from retrieval.index import SearchHit
+from retrieval.index import SearchHit, SearchResult
 from retrieval.pages import PAGE_PREFIX, first_hit_per_page, snippet
 
 log = logging.getLogger(__name__)
@@ -88,12 +88,14 @@ def _confident_page(audience: str, query: str) -> SearchHit | None:
     return pages[0] if pages and index.tier(pages, query) == ANSWER else None
 
 
-def answer_by_search(dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict, query: str) -> list:
-    """Search the audience's FAQ, then its pages; answer, offer candidates or say so."""
+def answer_by_search(dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict, query: str,
+                     result: SearchResult | None = None) -> list:
+    """Search the audience's FAQ (unless ``result`` is that search already), then its pages;
+    answer, offer candidates or say so."""
     audience = audience_of(tracker)
     page = None
     try:
-        result = context.registry().get(audience).search(query, k=5)
+        result = result or context.registry().get(audience).search(query, k=5)
         if result.tier != ANSWER:  # a confident FAQ always wins; otherwise try the homepage
             page = _confident_page(audience, query)
     except Exception:

@@ -162,8 +162,16 @@ def _settings():
 
 
 def _encoder():
-    """The encoder for publishing: ``ENCODER_OBJECT`` (tests) or None (publish loads ``ENCODER``)."""
-    return current_app.config.get("ENCODER_OBJECT")
+    """The encoder for publishing: ``ENCODER_OBJECT`` (tests), else ``ENCODER`` loaded once on the
+    first publish and kept, so a second publish does not load the model again (called under
+    ``_publish_lock``)."""
+    if current_app.config.get("ENCODER_OBJECT") is not None:
+        return current_app.config["ENCODER_OBJECT"]
+    if "encoder" not in current_app.extensions:
+        from retrieval.encoders import load_encoder
+
+        current_app.extensions["encoder"] = load_encoder(current_app.config["ENCODER"])
+    return current_app.extensions["encoder"]
 
 
 def _convlog():
@@ -605,36 +613,30 @@ def _usage(audience: str, start: datetime, end: datetime):
 @bp.get("/stats")
 @login_required(role="admin")
 def stats():
-    from bot.stats import TOKYO, bar_chart, template_context
+    from bot.stats import TOKYO, bar_chart, period_days, template_context
     from retrieval.office_hours import OfficeHours
 
     audience = _audience(request.args.get("audience") or "resident")
     start, end, label = _period(request.args)
     result, turns = _usage(audience, start, end)
-    months = sorted({d[:7] for d in _days(start, end)})
+    months = sorted({d[:7] for d in period_days(start, end)})
     context = template_context(result, months, turns, OfficeHours.parse(_settings()["OFFICE_HOURS"]))
-    daily = [(d, result.by_day.get(d, 0)) for d in _days(start, end)]
+    daily = [(d, result.by_day.get(d, 0)) for d in period_days(start, end)]
     context["daily_chart"] = bar_chart([d[5:] for d, _ in daily], [n for _, n in daily], "日別の質問数")
     return render_template("admin_stats.html", staff=g.staff, audience=audience, label=label,
                            now=datetime.now(TOKYO), fy=request.args.get("fy", ""), days=request.args.get("days", ""),
                            **context)
 
 
-def _days(start: datetime, end: datetime) -> list[str]:
-    from bot.stats import period_days
-
-    return period_days(start, end)
-
-
 @bp.get("/stats.csv")
 @login_required(role="admin")
 def stats_csv():
-    from bot.stats import to_csv
+    from bot.stats import period_days, to_csv
 
     audience = _audience(request.args.get("audience") or "resident")
     start, end, _label = _period(request.args)
     result, _turns = _usage(audience, start, end)
-    months = sorted({d[:7] for d in _days(start, end)})
+    months = sorted({d[:7] for d in period_days(start, end)})
     name = f"citybot-usage-{audience}-{start.date().isoformat()}-{(end - timedelta(days=1)).date().isoformat()}.csv"
     return current_app.response_class(to_csv(result, months), mimetype="text/csv; charset=utf-8",
                                       headers={"Content-Disposition": f"attachment; filename={name}"})

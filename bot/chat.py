@@ -86,6 +86,11 @@ def _clean_link(link: Any, audience: str) -> dict[str, str] | None:
     return None
 
 
+def _body(reply: dict) -> dict:
+    """A reply's message: the ``custom`` payload of our actions, or the plain REST message."""
+    return reply["custom"] if isinstance(reply.get("custom"), dict) else reply
+
+
 def _dicts(value: Any) -> list[dict]:
     """Only the dict items of a list (Rasa replies are checked, never trusted)."""
     return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
@@ -96,7 +101,7 @@ def to_widget_messages(replies: list[dict[str, Any]], audience: str = "resident"
     """Rasa REST replies → widget messages, plus the choice-id → payload map offered."""
     messages, choices = [], {}
     for reply in _dicts(replies):
-        body = reply.get("custom") if isinstance(reply.get("custom"), dict) else reply
+        body = _body(reply)
         text = body.get("text")
         if not isinstance(text, str) or not text:
             continue
@@ -127,7 +132,7 @@ def to_widget_messages(replies: list[dict[str, Any]], audience: str = "resident"
 
 def _main_reply(replies: list[dict[str, Any]]) -> dict[str, Any]:
     """The reply that carries the turn's outcome (tier, ids) for the log."""
-    bodies = [r.get("custom") if isinstance(r.get("custom"), dict) else r for r in _dicts(replies)]
+    bodies = [_body(r) for r in _dicts(replies)]
     return next((b for b in bodies if b.get("tier") and b.get("tier") != "scripted"), None) or \
         next((b for b in bodies if b.get("tier")), {})
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import json
 import shutil
 import time
 from collections.abc import Callable
@@ -26,7 +25,7 @@ from retrieval.encoders import Encoder, load_encoder
 from retrieval.evaluation import ranking_metrics
 from retrieval.faq import COLUMNS, FaqEntry, load_faq_csv
 from retrieval.faq_check import CheckReport, check_faq_bytes
-from retrieval.index import build_index, load_index
+from retrieval.index import build_index, load_index, read_entries
 from retrieval.normalizer import Normalizer
 from retrieval.versions import SOURCE_FILE, VersionInfo, VersionStore, new_version_id
 
@@ -92,11 +91,7 @@ def live_entries(settings: dict, audience: str) -> list[FaqEntry]:
     source = versions.path(version) / SOURCE_FILE
     if source.exists():
         return load_faq_csv(source)
-    return [FaqEntry.from_dict(d) for d in _jsonl(versions.path(version) / "entries.jsonl")]
-
-
-def _jsonl(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return read_entries(versions.path(version))
 
 
 def canonical_csv(entries: list[FaqEntry]) -> str:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import uuid
 from urllib.parse import urlsplit
 
-from flask import Flask, jsonify, request, session
+from flask import Flask, current_app, jsonify, request, session
 from flask.sessions import SecureCookieSessionInterface
 from flask_cors import CORS
 from flask_limiter import Limiter
@@ -65,7 +65,7 @@ def same_origin_or_allowed() -> bool:
         parts = urlsplit(referer)
         origin = f"{parts.scheme}://{parts.netloc}"
     own = request.host_url.rstrip("/")
-    return origin.rstrip("/") in [own, *origins(request.environ.get("citybot.homepage_origins", ""))]
+    return origin.rstrip("/") in [own, *origins(current_app.config["HOMEPAGE_ORIGINS"])]
 
 
 def install(app: Flask) -> None:
@@ -96,10 +96,6 @@ def install(app: Flask) -> None:
         CORS(app, resources={r"/api/*": {"origins": homepage}}, supports_credentials=True)
     csrf.init_app(app)
     limiter.init_app(app)
-
-    @app.before_request
-    def _remember_origins() -> None:
-        request.environ["citybot.homepage_origins"] = config["HOMEPAGE_ORIGINS"]
 
     @app.errorhandler(429)
     def _rate_limited(_error):

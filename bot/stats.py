@@ -18,7 +18,7 @@ import html
 import io
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from retrieval.faq import FaqEntry
@@ -176,9 +176,6 @@ def period_days(start: datetime, end: datetime) -> list[str]:
         day += timedelta(days=1)
     return days
 
-
-def today_tokyo() -> date:
-    return datetime.now(TOKYO).date()
 
 
 def template_context(result: Usage, months: list[str], turns: list[dict], office: OfficeHours) -> dict:

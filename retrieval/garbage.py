@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from retrieval.normalizer import Normalizer
 from retrieval.textnorm import normalize_text
 
 #: canonical category name -> words residents use for it (normalised at load time)
@@ -32,8 +33,6 @@ CATEGORY_WORDS: dict[str, tuple[str, ...]] = {
     "古紙・布類": ("古紙・布類", "古紙", "布類", "古布", "新聞", "雑誌", "段ボール", "ダンボール", "紙類"),
 }
 WEEKDAYS = "月火水木金土日"
-_HIRA_TO_KATA = str.maketrans({chr(c): chr(c + 0x60) for c in range(ord("ぁ"), ord("ゖ") + 1)})
-_NOT_KANA = re.compile(r"[^ァ-ヺー]")
 
 
 class GarbageDataError(ValueError):
@@ -43,7 +42,7 @@ class GarbageDataError(ValueError):
 def katakana(text: str) -> str:
     """Kana of ``text`` as katakana, long-vowel marks and everything else dropped
     (Sudachi reads an unknown すぷれー as スプレ)."""
-    return _NOT_KANA.sub("", normalize_text(text, synonyms=False).translate(_HIRA_TO_KATA)).replace("ー", "")
+    return Normalizer.kana_reading(normalize_text(text, synonyms=False)).replace("ー", "")
 
 
 @dataclass(frozen=True)

@@ -309,6 +309,12 @@ def build_index(
     return manifest
 
 
+def read_entries(index_dir: str | Path) -> list[FaqEntry]:
+    """The entries an index was built from (``entries.jsonl``)."""
+    return [FaqEntry.from_dict(json.loads(line)) for line in
+            (Path(index_dir) / "entries.jsonl").read_text(encoding="utf-8").splitlines() if line]
+
+
 def read_manifest(index_dir: str | Path) -> IndexManifest:
     return IndexManifest.from_json((Path(index_dir) / "manifest.json").read_text(encoding="utf-8"))
 
@@ -331,8 +337,7 @@ def load_index(index_dir: str | Path, encoder: Encoder, normalizer: Normalizer) 
         diff = {k: (v, normalizer.config.to_dict()[k]) for k, v in stored.to_dict().items()
                 if normalizer.config.to_dict()[k] != v}
         raise IndexMismatchError(f"index built with another normaliser configuration {diff}; rebuild it")
-    entries = [FaqEntry.from_dict(json.loads(line)) for line in
-               (index_dir / "entries.jsonl").read_text(encoding="utf-8").splitlines() if line]
+    entries = read_entries(index_dir)
     units = json.loads((index_dir / "units.json").read_text(encoding="utf-8"))
     dense = DenseStore.load(index_dir / "vectors.faiss")
     bm25 = Bm25Index(json.loads((index_dir / "tokens.json").read_text(encoding="utf-8")))

@@ -7,25 +7,18 @@ demo is not disturbed; indexes and the Rasa model are reused when up to date.
 from __future__ import annotations
 
 import shutil
-import socket
 from dataclasses import dataclass
 from pathlib import Path
 
 import requests
 
+from bot.cluster import free_port
 from bot.crawling import ensure_sample_crawl
 from bot.indexing import build_audience, build_pages
 from bot.launcher import Ports, Stack, build_stack
 from bot.nlu_data import generate
 from bot.settings import REPO_ROOT, load_settings
 from bot.training import train
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
 
 #: a Tuesday morning in Tokyo: the offices are open (office-hours answers are deterministic)
 LIVE_CLOCK = "2026-11-24T10:00"
